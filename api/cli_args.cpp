@@ -1,0 +1,159 @@
+#include "api/cli_args.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+namespace quire::api {
+
+ArgParser::ArgParser(std::string command, std::string summary)
+    : command_(std::move(command)), summary_(std::move(summary)) {}
+
+void ArgParser::add_flag(const std::string& name, bool* out, const std::string& help) {
+  flags_.push_back(Flag{name, out, nullptr, "", help});
+}
+
+void ArgParser::add_option(const std::string& name, std::string* out, const std::string& metavar,
+                           const std::string& help) {
+  flags_.push_back(Flag{name, nullptr, out, metavar, help});
+}
+
+void ArgParser::add_positional(const std::string& name, std::string* out, const std::string& help) {
+  positionals_.push_back(Positional{name, out, help});
+}
+
+Status ArgParser::parse(std::span<const std::string> args) {
+  size_t next_positional = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      help_requested_ = true;
+      return ok_status();
+    }
+    if (arg.size() > 2 && arg.compare(0, 2, "--") == 0) {
+      std::string name = arg.substr(2);
+      std::string value;
+      bool has_value = false;
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name.resize(eq);
+        has_value = true;
+      }
+      const Flag* flag = nullptr;
+      for (const auto& f : flags_) {
+        if (f.name == name) flag = &f;
+      }
+      if (flag == nullptr) {
+        return invalid_argument_error("unknown option '--" + name + "' for " + command_ +
+                                      " (see --help)");
+      }
+      if (flag->bool_out != nullptr) {
+        if (has_value) return invalid_argument_error("option '--" + name + "' takes no value");
+        *flag->bool_out = true;
+        continue;
+      }
+      if (!has_value) {
+        if (i + 1 >= args.size()) {
+          return invalid_argument_error("option '--" + name + "' needs a value (" + flag->metavar +
+                                        ")");
+        }
+        value = args[++i];
+      }
+      *flag->string_out = value;
+      continue;
+    }
+    if (next_positional >= positionals_.size()) {
+      return invalid_argument_error("unexpected argument '" + arg + "' for " + command_ +
+                                    " (see --help)");
+    }
+    *positionals_[next_positional++].out = arg;
+  }
+  if (next_positional < positionals_.size()) {
+    return invalid_argument_error("missing argument " + positionals_[next_positional].name +
+                                  " for " + command_ + " (see --help)");
+  }
+  return ok_status();
+}
+
+std::string ArgParser::help() const {
+  std::string out = "usage: " + command_;
+  for (const auto& p : positionals_) out += " " + p.name;
+  if (!flags_.empty()) out += " [options]";
+  out += "\n\n" + summary_ + "\n";
+  if (!positionals_.empty()) {
+    out += "\narguments:\n";
+    for (const auto& p : positionals_) {
+      std::string left = "  " + p.name;
+      left.resize(std::max<size_t>(left.size() + 2, 24), ' ');
+      out += left + p.help + "\n";
+    }
+  }
+  out += "\noptions:\n";
+  for (const auto& f : flags_) {
+    std::string left = "  --" + f.name + (f.metavar.empty() ? "" : " " + f.metavar);
+    left.resize(std::max<size_t>(left.size() + 2, 24), ' ');
+    out += left + f.help + "\n";
+  }
+  out += "  -h, --help            show this help\n";
+  return out;
+}
+
+Result<uint64_t> parse_uint(const std::string& text, const std::string& what) {
+  if (text.empty() || text[0] < '0' || text[0] > '9') {
+    return invalid_argument_error(what + ": '" + text + "' is not a non-negative integer");
+  }
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (errno == ERANGE || end == nullptr || *end != '\0') {
+    return invalid_argument_error(what + ": '" + text + "' is not a non-negative integer");
+  }
+  return static_cast<uint64_t>(value);
+}
+
+std::string format_bytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024.0 && unit < 4) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2f %s", value, kUnits[unit]);
+  }
+  return buf;
+}
+
+std::string format_count(uint64_t n) {
+  static const char* kUnits[] = {"", "K", "M", "B", "T"};
+  double value = static_cast<double>(n);
+  int unit = 0;
+  while (value >= 1000.0 && unit < 4) {
+    value /= 1000.0;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof(buf), "%llu", static_cast<unsigned long long>(n));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2f%s", value, kUnits[unit]);
+  }
+  return buf;
+}
+
+std::string format_grouped(uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+}  // namespace quire::api

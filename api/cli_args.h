@@ -1,0 +1,62 @@
+// A small command-line parser for the quire subcommands.
+//
+// Flags are declared with the variable they fill; parse() accepts `--name value`, `--name=value`
+// and bare boolean flags, and fails with kInvalidArgument naming the flag for unknown flags,
+// missing values, missing positionals or surplus arguments. `-h`/`--help` sets help_requested().
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/core/status.h"
+
+namespace quire::api {
+
+class ArgParser {
+ public:
+  // `command` is e.g. "quire models inspect", `summary` one line on what it does.
+  ArgParser(std::string command, std::string summary);
+
+  void add_flag(const std::string& name, bool* out, const std::string& help);
+  void add_option(const std::string& name, std::string* out, const std::string& metavar,
+                  const std::string& help);
+  void add_positional(const std::string& name, std::string* out, const std::string& help);
+
+  Status parse(std::span<const std::string> args);
+  bool help_requested() const { return help_requested_; }
+  std::string help() const;
+
+ private:
+  struct Flag {
+    std::string name;  // without the leading "--"
+    bool* bool_out = nullptr;
+    std::string* string_out = nullptr;
+    std::string metavar;
+    std::string help;
+  };
+  struct Positional {
+    std::string name;
+    std::string* out;
+    std::string help;
+  };
+
+  std::string command_;
+  std::string summary_;
+  std::vector<Flag> flags_;
+  std::vector<Positional> positionals_;
+  bool help_requested_ = false;
+};
+
+// Parses a non-negative integer option value; `what` names the flag in the error.
+Result<uint64_t> parse_uint(const std::string& text, const std::string& what);
+
+// "1.5 MiB" style with binary units.
+std::string format_bytes(uint64_t bytes);
+// "7.34M" style with decimal units (parameter counts).
+std::string format_count(uint64_t n);
+// "7,340,032"
+std::string format_grouped(uint64_t n);
+
+}  // namespace quire::api

@@ -1,0 +1,55 @@
+// The `quire` command line: dispatches to the subcommands.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "api/models_command.h"
+#include "engine/core/cpu_features.h"
+#include "engine/core/log.h"
+#include "engine/core/status.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "quire: local retrieval-augmented generation and embeddings over your documents\n"
+    "\n"
+    "usage: quire <command> [args] [--help]\n"
+    "\n"
+    "commands:\n"
+    "  models inspect FILE.gguf   describe a GGUF model and the memory it needs\n"
+    "  version                    print the version and the CPU features in use\n"
+    "  help                       show this help\n"
+    "\n"
+    "environment:\n"
+    "  QUIRE_LOG=debug|info|warn|error   log level (default info)\n"
+    "  QUIRE_CPU=generic                 force the scalar reference kernels\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+    std::cout << kUsage;
+    return args.empty() ? quire::exit_code(quire::StatusCode::kInvalidArgument) : 0;
+  }
+  const std::string command = args[0];
+  std::span<const std::string> rest(args.data() + 1, args.size() - 1);
+
+  quire::Status status;
+  if (command == "version" || command == "--version") {
+    std::cout << "quire " << QUIRE_VERSION << " (cpu: " << quire::cpu_features().to_string()
+              << ")\n";
+  } else if (command == "models") {
+    status = quire::api::run_models_command(rest);
+  } else {
+    status = quire::invalid_argument_error("unknown command '" + command +
+                                           "' (run 'quire help' for the list)");
+  }
+  if (!status.ok()) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "quire: error: %s\n", status.message().c_str());
+    return quire::exit_code(status.code());
+  }
+  return 0;
+}
