@@ -1,0 +1,104 @@
+#include "api/cli_args.h"
+
+#include <gtest/gtest.h>
+
+namespace quire::api {
+namespace {
+
+struct Fixture {
+  std::string file, ctx, kv = "f16";
+  bool json = false;
+  ArgParser parser{"quire models inspect", "Describes a model."};
+  Fixture() {
+    parser.add_positional("FILE", &file, "model");
+    parser.add_flag("json", &json, "json output");
+    parser.add_option("ctx", &ctx, "N", "context");
+    parser.add_option("kv-type", &kv, "TYPE", "kv type");
+  }
+  Status parse(std::vector<std::string> args) { return parser.parse(args); }
+};
+
+TEST(ArgParserTest, ParsesFlagsOptionsAndPositionals) {
+  Fixture f;
+  ASSERT_TRUE(f.parse({"m.gguf", "--json", "--ctx", "4096", "--kv-type=q8_0"}).ok());
+  EXPECT_EQ(f.file, "m.gguf");
+  EXPECT_TRUE(f.json);
+  EXPECT_EQ(f.ctx, "4096");
+  EXPECT_EQ(f.kv, "q8_0");
+  EXPECT_FALSE(f.parser.help_requested());
+}
+
+TEST(ArgParserTest, OptionsBeforePositional) {
+  Fixture f;
+  ASSERT_TRUE(f.parse({"--ctx=8", "m.gguf"}).ok());
+  EXPECT_EQ(f.file, "m.gguf");
+  EXPECT_EQ(f.ctx, "8");
+  EXPECT_EQ(f.kv, "f16");  // default kept
+}
+
+TEST(ArgParserTest, Errors) {
+  {
+    Fixture f;
+    Status s = f.parse({"m.gguf", "--bogus"});
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("unknown option '--bogus'"), std::string::npos);
+  }
+  {
+    Fixture f;
+    Status s = f.parse({"m.gguf", "--ctx"});
+    EXPECT_NE(s.message().find("'--ctx' needs a value"), std::string::npos);
+  }
+  {
+    Fixture f;
+    Status s = f.parse({});
+    EXPECT_NE(s.message().find("missing argument FILE"), std::string::npos);
+  }
+  {
+    Fixture f;
+    Status s = f.parse({"a", "b"});
+    EXPECT_NE(s.message().find("unexpected argument 'b'"), std::string::npos);
+  }
+  {
+    Fixture f;
+    Status s = f.parse({"a", "--json=yes"});
+    EXPECT_NE(s.message().find("takes no value"), std::string::npos);
+  }
+}
+
+TEST(ArgParserTest, HelpStopsParsingAndListsEverything) {
+  Fixture f;
+  ASSERT_TRUE(f.parse({"--help", "--bogus"}).ok());
+  EXPECT_TRUE(f.parser.help_requested());
+  std::string help = f.parser.help();
+  for (const char* s : {"usage: quire models inspect FILE", "--json", "--ctx N", "--kv-type TYPE",
+                        "Describes a model."}) {
+    EXPECT_NE(help.find(s), std::string::npos) << s;
+  }
+}
+
+TEST(ParseUintTest, AcceptsOnlyNonNegativeIntegers) {
+  EXPECT_EQ(*parse_uint("0", "--n"), 0u);
+  EXPECT_EQ(*parse_uint("4096", "--n"), 4096u);
+  EXPECT_EQ(*parse_uint("18446744073709551615", "--n"), UINT64_MAX);
+  for (const char* bad : {"", "-1", "12x", "1e3", " 5", "18446744073709551616", "+3"}) {
+    auto r = parse_uint(bad, "--n");
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("--n"), std::string::npos);
+    }
+  }
+}
+
+TEST(FormatTest, HumanUnits) {
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(1536), "1.50 KiB");
+  EXPECT_EQ(format_bytes(3ull << 30), "3.00 GiB");
+  EXPECT_EQ(format_count(999), "999");
+  EXPECT_EQ(format_count(7340032), "7.34M");
+  EXPECT_EQ(format_count(494032768), "494.03M");
+  EXPECT_EQ(format_grouped(7340032), "7,340,032");
+  EXPECT_EQ(format_grouped(100), "100");
+}
+
+}  // namespace
+}  // namespace quire::api
