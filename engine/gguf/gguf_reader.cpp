@@ -230,9 +230,11 @@ bool GgufParser::read_array(Array& out, int depth) {
       }
       return true;
     case ValueType::kArray:
-      out.arrays.resize(count);
+      // Grown as elements parse rather than sized from the count: each level's count is only
+      // bounded by the bytes left, and pre-sizing nested levels would multiply that bound.
       for (uint64_t i = 0; i < count; ++i) {
-        if (!read_array(out.arrays[i], depth + 1)) return false;
+        out.arrays.emplace_back();
+        if (!read_array(out.arrays.back(), depth + 1)) return false;
       }
       return true;
     default: {
@@ -419,16 +421,19 @@ bool GgufParser::place_tensors(GgufFile& out) {
     t.file_offset = data_offset + t.offset;
     t.data = bytes_.data() + t.file_offset;
   }
-  // No two tensors may share bytes.
+  // No two tensors may share bytes. Empty tensors share none and are left out of the walk, so
+  // one cannot sit between two overlapping tensors and hide the overlap.
   std::vector<const TensorInfo*> by_offset;
   by_offset.reserve(out.tensors_.size());
-  for (const auto& t : out.tensors_) by_offset.push_back(&t);
+  for (const auto& t : out.tensors_) {
+    if (t.n_bytes > 0) by_offset.push_back(&t);
+  }
   std::sort(by_offset.begin(), by_offset.end(),
             [](const TensorInfo* a, const TensorInfo* b) { return a->offset < b->offset; });
   for (size_t i = 1; i < by_offset.size(); ++i) {
     const TensorInfo* prev = by_offset[i - 1];
     const TensorInfo* cur = by_offset[i];
-    if (prev->n_bytes > 0 && cur->n_bytes > 0 && cur->offset < prev->offset + prev->n_bytes) {
+    if (cur->offset < prev->offset + prev->n_bytes) {
       context_ = "tensor '" + cur->name + "'";
       return corrupt_at(cur->info_offset, "data at " + std::to_string(cur->file_offset) +
                                               " overlaps tensor '" + prev->name + "' [" +

@@ -85,12 +85,12 @@ TEST(ThreadPoolTest, ManySmallJobsBackToBack) {
   // Decode issues hundreds of tiny parallel_for calls per token: the barrier must hold up.
   ThreadPool pool(4);
   std::vector<int> data(64, 0);
-  for (int round = 0; round < 20000; ++round) {
+  for (int round = 0; round < 5000; ++round) {
     pool.parallel_for(data.size(), 8, [&](size_t b, size_t e, int) {
       for (size_t i = b; i < e; ++i) data[i] += 1;
     });
   }
-  for (int v : data) EXPECT_EQ(v, 20000);
+  for (int v : data) EXPECT_EQ(v, 5000);
 }
 
 TEST(ThreadPoolTest, NestedCallRunsSeriallyInsteadOfDeadlocking) {
