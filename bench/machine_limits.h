@@ -10,9 +10,9 @@ namespace quire::bench {
 
 struct MachineLimits {
   int threads = 1;
-  double read_gbps = 0;     // streaming read of a large buffer, all threads (GB/s, 1e9 bytes)
-  double fma_gflops = 0;    // f32 FMA peak, all threads (GFLOP/s; one FMA = 2 flops)
-  bool simd = false;        // measured with AVX2+FMA (else scalar)
+  double read_gbps = 0;   // streaming read of a large buffer, all threads (GB/s, 1e9 bytes)
+  double fma_gflops = 0;  // f32 FMA peak, all threads (GFLOP/s; one FMA = 2 flops)
+  bool simd = false;      // measured with AVX2+FMA (else scalar)
 };
 
 // Median GB/s of `reps` streaming reads over a `bytes` buffer split across the pool.
