@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/models_command.h"
+#include "api/quantize_command.h"
 #include "engine/core/cpu_features.h"
 #include "engine/core/log.h"
 #include "engine/core/status.h"
@@ -18,6 +19,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  models inspect FILE.gguf   describe a GGUF model and the memory it needs\n"
+    "  quantize IN OUT TYPE       convert a GGUF model to Q4_K_M, Q8_0, ...\n"
     "  version                    print the version and the CPU features in use\n"
     "  help                       show this help\n"
     "\n"
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
               << ")\n";
   } else if (command == "models") {
     status = quire::api::run_models_command(rest);
+  } else if (command == "quantize") {
+    status = quire::api::run_quantize_command(rest);
   } else {
     status = quire::invalid_argument_error("unknown command '" + command +
                                            "' (run 'quire help' for the list)");

@@ -4,4 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
-build/bench/bench_machine "$@"
+case "${1:-all}" in
+  machine) shift; build/bench/bench_machine "$@" ;;
+  kernels) shift; build/bench/bench_kernels "$@" ;;
+  all) build/bench/bench_machine; build/bench/bench_kernels --threads 2 ;;
+  *) echo "usage: scripts/bench.sh [machine|kernels|all] [args]" >&2; exit 2 ;;
+esac

@@ -66,14 +66,28 @@ class VectorSink final : public detail::ByteSink {
   }
 };
 
-// Buffered writes to a file descriptor.
+// Buffered writes to a file descriptor; large writes go straight through.
 class FdSink final : public detail::ByteSink {
  public:
   FdSink(int fd, std::string path) : fd_(fd), path_(std::move(path)) { buffer_.reserve(kBuffer); }
 
   Status flush() {
-    const uint8_t* p = buffer_.data();
-    size_t left = buffer_.size();
+    QUIRE_RETURN_IF_ERROR(write_all(buffer_.data(), buffer_.size()));
+    buffer_.clear();
+    return ok_status();
+  }
+
+ protected:
+  Status write_impl(const void* data, size_t n) override {
+    const auto* p = static_cast<const uint8_t*>(data);
+    if (buffer_.size() + n > kBuffer) QUIRE_RETURN_IF_ERROR(flush());
+    if (n >= kBuffer) return write_all(p, n);
+    buffer_.insert(buffer_.end(), p, p + n);
+    return ok_status();
+  }
+
+ private:
+  Status write_all(const uint8_t* p, size_t left) {
     while (left > 0) {
       ssize_t w = ::write(fd_, p, left);
       if (w < 0) {
@@ -83,23 +97,9 @@ class FdSink final : public detail::ByteSink {
       p += w;
       left -= static_cast<size_t>(w);
     }
-    buffer_.clear();
     return ok_status();
   }
 
- protected:
-  Status write_impl(const void* data, size_t n) override {
-    const auto* p = static_cast<const uint8_t*>(data);
-    if (buffer_.size() + n > kBuffer) QUIRE_RETURN_IF_ERROR(flush());
-    if (n >= kBuffer) {
-      buffer_.assign(p, p + n);
-      return flush();
-    }
-    buffer_.insert(buffer_.end(), p, p + n);
-    return ok_status();
-  }
-
- private:
   static constexpr size_t kBuffer = 1 << 20;
   int fd_;
   std::string path_;
@@ -189,8 +189,8 @@ const Value* GgufWriter::find(const std::string& key) const {
   return nullptr;
 }
 
-Status GgufWriter::add_tensor_view(const std::string& name, GgmlType type,
-                                   const std::vector<int64_t>& ne, std::span<const uint8_t> data) {
+Result<uint64_t> GgufWriter::check_tensor(const std::string& name, GgmlType type,
+                                          const std::vector<int64_t>& ne) const {
   const std::string what = "tensor '" + name + "'";
   if (name.empty()) return invalid_argument_error("tensor name is empty");
   if (name.size() > kMaxTensorNameBytes) {
@@ -205,28 +205,40 @@ Status GgufWriter::add_tensor_view(const std::string& name, GgmlType type,
     return invalid_argument_error(what + ": " + std::to_string(ne.size()) +
                                   " dimensions, expected 1..4");
   }
-  const GgmlTypeInfo& info = ggml_type_info(type);
-  uint64_t n_bytes = 0;
-  for (size_t d = 0; d < ne.size(); ++d) {
-    if (ne[d] < 0) return invalid_argument_error(what + ": negative dimension");
+  for (int64_t d : ne) {
+    if (d < 0) return invalid_argument_error(what + ": negative dimension");
   }
+  const GgmlTypeInfo& info = ggml_type_info(type);
   if (ne[0] % info.block_size != 0) {
     return invalid_argument_error(what + ": row length " + std::to_string(ne[0]) +
                                   " is not a multiple of " + std::to_string(info.block_size) +
                                   " (block size of " + std::string(info.name) + ")");
   }
-  n_bytes = static_cast<uint64_t>(ne[0]) / info.block_size * info.type_size;
+  uint64_t n_bytes = static_cast<uint64_t>(ne[0]) / info.block_size * info.type_size;
   for (size_t d = 1; d < ne.size(); ++d) {
     if (__builtin_mul_overflow(n_bytes, static_cast<uint64_t>(ne[d]), &n_bytes)) {
       return invalid_argument_error(what + ": byte size overflows");
     }
   }
+  return n_bytes;
+}
+
+Status GgufWriter::add_tensor_view(const std::string& name, GgmlType type,
+                                   const std::vector<int64_t>& ne, std::span<const uint8_t> data) {
+  QUIRE_ASSIGN_OR_RETURN(uint64_t n_bytes, check_tensor(name, type, ne));
   if (data.size() != n_bytes) {
-    return invalid_argument_error(what + ": " + std::to_string(data.size()) + " bytes of data, " +
-                                  std::string(info.name) + " shape needs " +
-                                  std::to_string(n_bytes));
+    return invalid_argument_error("tensor '" + name + "': " + std::to_string(data.size()) +
+                                  " bytes of data, " + std::string(ggml_type_name(type)) +
+                                  " shape needs " + std::to_string(n_bytes));
   }
-  tensors_.push_back(PendingTensor{name, type, ne, {}, data});
+  tensors_.push_back(PendingTensor{name, type, ne, {}, data, n_bytes, {}});
+  return ok_status();
+}
+
+Status GgufWriter::add_tensor_generated(const std::string& name, GgmlType type,
+                                        const std::vector<int64_t>& ne, TensorFiller fill) {
+  QUIRE_ASSIGN_OR_RETURN(uint64_t n_bytes, check_tensor(name, type, ne));
+  tensors_.push_back(PendingTensor{name, type, ne, {}, {}, n_bytes, std::move(fill)});
   return ok_status();
 }
 
@@ -278,11 +290,18 @@ Status GgufWriter::write_to(detail::ByteSink& sink) const {
     for (int64_t n : t.ne) QUIRE_RETURN_IF_ERROR(sink.put<uint64_t>(static_cast<uint64_t>(n)));
     QUIRE_RETURN_IF_ERROR(sink.put<uint32_t>(static_cast<uint32_t>(t.type)));
     QUIRE_RETURN_IF_ERROR(sink.put<uint64_t>(offset));
-    offset += (t.data.size() + align - 1) / align * align;
+    offset += (t.n_bytes + align - 1) / align * align;
   }
   QUIRE_RETURN_IF_ERROR(sink.pad_to(align));
+  std::vector<uint8_t> generated;
   for (const auto& t : tensors_) {
-    QUIRE_RETURN_IF_ERROR(sink.write(t.data.data(), t.data.size()));
+    if (t.fill) {
+      generated.assign(t.n_bytes, 0);
+      QUIRE_RETURN_IF_ERROR(t.fill(generated).with_context("tensor '" + t.name + "'"));
+      QUIRE_RETURN_IF_ERROR(sink.write(generated.data(), generated.size()));
+    } else {
+      QUIRE_RETURN_IF_ERROR(sink.write(t.data.data(), t.data.size()));
+    }
     QUIRE_RETURN_IF_ERROR(sink.pad_to(align));
   }
   return ok_status();

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,6 +45,12 @@ class GgufWriter {
   Status add_tensor(const std::string& name, GgmlType type, const std::vector<int64_t>& ne,
                     std::vector<uint8_t> data);
 
+  // Fills a tensor's bytes (exactly its byte size) when the file is written, so a whole model
+  // never has to sit in memory at once (quire quantize). An error aborts the write.
+  using TensorFiller = std::function<Status(std::span<uint8_t> out)>;
+  Status add_tensor_generated(const std::string& name, GgmlType type,
+                              const std::vector<int64_t>& ne, TensorFiller fill);
+
   size_t tensor_count() const { return tensors_.size(); }
 
   // Serializes the whole file into memory.
@@ -60,7 +67,13 @@ class GgufWriter {
     std::vector<int64_t> ne;
     std::vector<uint8_t> owned;
     std::span<const uint8_t> data;
+    uint64_t n_bytes = 0;
+    TensorFiller fill;  // set for generated tensors
   };
+
+  // Validates a new tensor's name and shape; returns its byte size.
+  Result<uint64_t> check_tensor(const std::string& name, GgmlType type,
+                                const std::vector<int64_t>& ne) const;
 
   uint32_t alignment() const;
   Status write_to(detail::ByteSink& sink) const;

@@ -1,0 +1,321 @@
+// AVX2 kernels for Q4_K, Q5_K and Q6_K weights against Q8_K activations, and the Q8_K activation
+// quantizer. These are the inner loop of decode (a memory-bound matrix-vector product), so each
+// super-block is decoded in registers and multiplied with maddubs (u8 x i8 -> i16 pairs) and
+// madd (i16 x i16 -> i32 pairs, applying the sub-block scale).
+//
+// Agreement with the reference (engine/quant/quant_k.cpp): per super-block the int32 sums are the
+// same integers, and the float of a super-block is formed with the same operations in the same
+// order (fma(-dmin*da, summ, d*da*sumi) for Q4_K / Q5_K, d*da*sumi for Q6_K), so a one-block row
+// is bit-identical. Across super-blocks the reference sums in double, we in f32 (Q4_K / Q5_K add
+// the per-block values, Q6_K accumulates with an FMA).
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "engine/kernels/avx2.h"
+#include "engine/quant/blocks.h"
+
+namespace quire::engine::avx2 {
+namespace {
+
+inline float fp16_to_fp32(uint16_t h) {
+  return _cvtsh_ss(h);
+}
+
+inline __m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+// Sums the 8 int32 lanes of a and of b; returns {sum a, sum b, sum a, sum b} as floats. The
+// integer sums are exact, so the conversions round like the reference's static_cast<float>.
+inline __m128 sum_lanes_pair(__m256i a, __m256i b) {
+  const __m256i h = _mm256_hadd_epi32(a, b);  // per lane: a01 a23 b01 b23
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  s = _mm_hadd_epi32(s, s);
+  return _mm_cvtepi32_ps(s);
+}
+
+inline __m128 sum_lanes(__m256i a) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));  // swap 64-bit halves
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));  // swap 32-bit neighbours
+  return _mm_cvtepi32_ps(s);
+}
+
+// The 12 scale bytes of Q4_K / Q5_K (read as 16: the block continues after them) as 16 bytes
+// sc0..sc7, mn0..mn7. Byte-parallel form of the layout in FORMATS.md, four pairs per 32-bit word
+// w0..w2: pairs 0..3 are the low 6 bits of w0 (scales) and w1 (mins); pairs 4..7 take their low
+// 4 bits from the nibbles of w2 and their top 2 bits from bits 6..7 of each byte of w0 / w1,
+// which (w >> 2) & 0x30 moves to bits 4..5 of the same byte.
+inline __m128i unpack_scales_mins(const uint8_t* s) {
+  const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  // dwords {w0, w2, w1, w2 >> 4} masked to 6 or 4 bits ...
+  __m128i low = _mm_shuffle_epi32(w, _MM_SHUFFLE(2, 1, 2, 0));
+  low = _mm_srlv_epi32(low, _mm_setr_epi32(0, 0, 0, 4));
+  low = _mm_and_si128(low, _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+  // ... plus the top bits {0, (w0 >> 2) & 0x30, 0, (w1 >> 2) & 0x30}.
+  __m128i top = _mm_srli_epi32(_mm_shuffle_epi32(w, _MM_SHUFFLE(1, 1, 0, 0)), 2);
+  top = _mm_and_si128(top, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+  return _mm_or_si128(low, top);
+}
+
+// Dword k (0..3) of v in every dword of its 128-bit lane; the switch keeps the immediate constant.
+inline __m256i broadcast_scale(__m256i v, int k) {
+  switch (k) {
+    case 0:
+      return _mm256_shuffle_epi32(v, 0x00);
+    case 1:
+      return _mm256_shuffle_epi32(v, 0x55);
+    case 2:
+      return _mm256_shuffle_epi32(v, 0xaa);
+    default:
+      return _mm256_shuffle_epi32(v, 0xff);
+  }
+}
+
+// pshufb control: int16 element j across the low lane, element j + 1 across the high lane.
+inline __m256i broadcast16_pair_control(int j) {
+  const __m128i lo = _mm_set1_epi16(static_cast<int16_t>(((2 * j + 1) << 8) | (2 * j)));
+  const __m128i hi = _mm_set1_epi16(static_cast<int16_t>(((2 * j + 3) << 8) | (2 * j + 2)));
+  return _mm256_set_m128i(hi, lo);
+}
+
+// Integer sums of one Q4_K / Q5_K super-block against its Q8_K block, still spread over lanes:
+// sum_lanes(sumi) = sum_j sc_j sum_k q_k a_k, sum_lanes(summ) = sum_j mn_j (bsums[2j] +
+// bsums[2j+1]); dd_dm = {d * da, dmin * da, 0, 0}.
+struct ScaleMinSums {
+  __m256i sumi;
+  __m256i summ;
+  __m128 dd_dm;
+};
+
+// Q4_K and Q5_K share everything but the fifth bit: Bits5 = true ORs bit j of qh[l] into sub-block
+// j's levels as 16.
+template <bool Bits5, typename Block>
+inline ScaleMinSums scale_min_block_sums(const Block& b, const BlockQ8_K& q8) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i bit4 = _mm256_set1_epi8(0x10);
+  // d and dmin are adjacent halves.
+  uint32_t d_dmin;
+  std::memcpy(&d_dmin, &b.d, sizeof(d_dmin));
+  const __m128 dd_dm =
+      _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin))), _mm_set1_ps(q8.d));
+
+  const __m128i scales_mins = unpack_scales_mins(b.scales);  // bytes sc0..7, mn0..7
+  // Both lanes sc0..sc7 as int16, then each scale doubled into a 32-bit word: dword k of
+  // scales03 is (sc_k, sc_k), of scales47 (sc_4+k, sc_4+k), so pshufd with an immediate
+  // broadcasts one sub-block's scale (no shuffle-control registers needed).
+  const __m256i scales = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scales_mins, scales_mins));
+  const __m256i scales03 = _mm256_unpacklo_epi16(scales, scales);
+  const __m256i scales47 = _mm256_unpackhi_epi16(scales, scales);
+  // Mins: sum_j mn_j * (bsums[2j] + bsums[2j+1]) = sum_k mn_(k/2) bsums[k].
+  const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
+      scales_mins, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
+  const __m256i summ = _mm256_madd_epi16(mins, load256(q8.bsums));
+
+  __m256i high = _mm256_setzero_si256();
+  if constexpr (Bits5) high = load256(b.qh);
+  __m256i sumi = _mm256_setzero_si256();
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+    // 64 weights: low nibbles are sub-block 2g, high nibbles 2g+1. Levels <= 31 and |a| <= 128
+    // keep each maddubs pair within int16.
+    const __m256i packed = load256(b.qs + 32 * g);
+    __m256i lo = _mm256_and_si256(packed, low4);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
+    if constexpr (Bits5) {
+      // Bits 0 and 1 of (qh >> 2g) are the fifth bits of sub-blocks 2g and 2g+1; the 16-bit
+      // shifts never carry a neighbour byte's bits into the ones read.
+      lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(high, 4), bit4));
+      hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(high, 3), bit4));
+      high = _mm256_srli_epi16(high, 2);
+    }
+    const __m256i p_lo = _mm256_maddubs_epi16(lo, load256(q8.qs + 64 * g));
+    const __m256i p_hi = _mm256_maddubs_epi16(hi, load256(q8.qs + 64 * g + 32));
+    const __m256i sc_lo = broadcast_scale(g < 2 ? scales03 : scales47, (2 * g) % 4);
+    const __m256i sc_hi = broadcast_scale(g < 2 ? scales03 : scales47, (2 * g + 1) % 4);
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, sc_lo));
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, sc_hi));
+  }
+  return {sumi, summ, dd_dm};
+}
+
+// The per-block float is fma(-dm, summ, dd * sumi) of the block's own exact integer sums. Four
+// blocks at a time share the second half of the horizontal reduction; a lone block (n = 256)
+// takes the one-block path.
+template <bool Bits5, typename Block>
+inline float vec_dot_scale_min(int64_t n, const void* w, const void* a) {
+  const auto* wb = static_cast<const Block*>(w);
+  const auto* ab = static_cast<const BlockQ8_K*>(a);
+  const int64_t nb = n / kQK_K;
+  // Even lanes accumulate blocks; odd lanes hold junk and are never read.
+  __m256 acc8 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 4 <= nb; i += 4) {
+    // Per block, hadd(sumi, summ) = {s01, s23, m01, m23 | s45, s67, m45, m67}.
+    __m256i h[4];
+    __m128 dd_dm[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const ScaleMinSums r = scale_min_block_sums<Bits5>(wb[i + k], ab[i + k]);
+      h[k] = _mm256_hadd_epi32(r.sumi, r.summ);
+      dd_dm[k] = r.dd_dm;
+    }
+    // {S0, M0, S1, M1 | S2, M2, S3, M3} and {dd0, dm0, dd1, dm1 | dd2, dm2, dd3, dm3}.
+    const __m256i h01 = _mm256_hadd_epi32(h[0], h[1]);
+    const __m256i h23 = _mm256_hadd_epi32(h[2], h[3]);
+    const __m256 sm = _mm256_cvtepi32_ps(_mm256_add_epi32(
+        _mm256_permute2x128_si256(h01, h23, 0x20), _mm256_permute2x128_si256(h01, h23, 0x31)));
+    const __m256 dd =
+        _mm256_set_m128(_mm_movelh_ps(dd_dm[2], dd_dm[3]), _mm_movelh_ps(dd_dm[0], dd_dm[1]));
+    const __m256 blocks =
+        _mm256_fnmadd_ps(_mm256_movehdup_ps(dd), _mm256_movehdup_ps(sm), _mm256_mul_ps(dd, sm));
+    acc8 = _mm256_add_ps(acc8, blocks);
+  }
+  __m128 acc4 = _mm_add_ps(_mm256_castps256_ps128(acc8), _mm256_extractf128_ps(acc8, 1));
+  __m128 acc = _mm_add_ss(acc4, _mm_movehl_ps(acc4, acc4));
+  for (; i < nb; ++i) {
+    const ScaleMinSums r = scale_min_block_sums<Bits5>(wb[i], ab[i]);
+    const __m128 sums = sum_lanes_pair(r.sumi, r.summ);  // {sumi, summ, ...}
+    const __m128 block =
+        _mm_fnmadd_ss(_mm_movehdup_ps(r.dd_dm), _mm_movehdup_ps(sums), _mm_mul_ss(r.dd_dm, sums));
+    acc = _mm_add_ss(acc, block);
+  }
+  return _mm_cvtss_f32(acc);
+}
+
+}  // namespace
+
+void quantize_row_q8_k(const float* src, void* dst, int64_t n) {
+  auto* blocks = static_cast<BlockQ8_K*>(dst);
+  const __m256 sign = _mm256_set1_ps(-0.f);
+  const __m256 magic = _mm256_set1_ps(12582912.f);  // 1.5 * 2^23, see nearest_int in quant_k.cpp
+  const __m256i mantissa = _mm256_set1_epi32(0x007fffff);
+  const __m256i offset = _mm256_set1_epi32(0x00400000);
+  const __m256i max_level = _mm256_set1_epi32(127);
+  const __m256i low_byte = _mm256_set1_epi32(0xff);
+  const __m256i byte_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const float* x = src + i * kQK_K;
+    BlockQ8_K& b = blocks[i];
+    // max_ps(v, acc) returns acc when v is NaN, so NaNs are skipped as the reference's '>' does.
+    __m256 vmax = _mm256_setzero_ps();
+    for (int l = 0; l < kQK_K; l += 8) {
+      vmax = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + l)), vmax);
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    if (amax == 0.f) {
+      b.d = 0.f;
+      std::memset(b.qs, 0, sizeof(b.qs));
+      std::memset(b.bsums, 0, sizeof(b.bsums));
+      continue;
+    }
+    // The reference keeps the first element reaching amax (with its sign).
+    const __m256 vamax = _mm256_set1_ps(amax);
+    float max = 0.f;
+    for (int l = 0; l < kQK_K; l += 8) {
+      const __m256 ax = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + l));
+      const int mask = _mm256_movemask_ps(_mm256_cmp_ps(ax, vamax, _CMP_EQ_OQ));
+      if (mask != 0) {
+        max = x[l + __builtin_ctz(static_cast<unsigned>(mask))];
+        break;
+      }
+    }
+    const float iscale = -127.f / max;
+    const __m256 viscale = _mm256_set1_ps(iscale);
+    for (int l = 0; l < kQK_K; l += 32) {
+      __m256i r[4];
+      for (int k = 0; k < 4; ++k) {
+        __m256 prod = _mm256_mul_ps(viscale, _mm256_loadu_ps(x + l + 8 * k));
+        // Keeps the compiler from fusing the product into the next add as an FMA: the
+        // reference rounds the product first.
+        asm("" : "+x"(prod));
+        const __m256i bits = _mm256_castps_si256(_mm256_add_ps(prod, magic));
+        // nearest_int, min(127, .), then the low byte as the reference's int8_t conversion.
+        const __m256i v = _mm256_sub_epi32(_mm256_and_si256(bits, mantissa), offset);
+        r[k] = _mm256_and_si256(_mm256_min_epi32(v, max_level), low_byte);
+      }
+      // Each pack interleaves its sources per 128-bit lane; byte_order restores the order.
+      const __m256i packed =
+          _mm256_packus_epi16(_mm256_packus_epi32(r[0], r[1]), _mm256_packus_epi32(r[2], r[3]));
+      const __m256i q = _mm256_permutevar8x32_epi32(packed, byte_order);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(b.qs + l), q);
+      // bsums of these 32 levels: sad of (q + 128) gives sums of 8 bytes, each 1024 too large.
+      const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(q, bias), _mm256_setzero_si256());
+      const __m256i pair = _mm256_add_epi64(sad, _mm256_shuffle_epi32(sad, 0x4e));
+      b.bsums[l / 16] = static_cast<int16_t>(_mm256_extract_epi32(pair, 0) - 2048);
+      b.bsums[l / 16 + 1] = static_cast<int16_t>(_mm256_extract_epi32(pair, 4) - 2048);
+    }
+    b.d = 1.f / iscale;
+  }
+}
+
+void vec_dot_q4_k_q8_k(int64_t n, float* s, const void* w, const void* a) {
+  *s = vec_dot_scale_min<false, BlockQ4_K>(n, w, a);
+}
+
+void vec_dot_q5_k_q8_k(int64_t n, float* s, const void* w, const void* a) {
+  *s = vec_dot_scale_min<true, BlockQ5_K>(n, w, a);
+}
+
+void vec_dot_q6_k_q8_k(int64_t n, float* s, const void* w, const void* a) {
+  const auto* wb = static_cast<const BlockQ6_K*>(w);
+  const auto* ab = static_cast<const BlockQ8_K*>(a);
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i top2 = _mm256_set1_epi8(0x30);
+  __m128 acc = _mm_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const BlockQ6_K& b = wb[i];
+    const BlockQ8_K& q8 = ab[i];
+    const __m128 dd = _mm_set_ss(fp16_to_fp32(b.d) * q8.d);
+    // Levels are stored as q + 32 in 0..63 (unsigned, as maddubs wants):
+    //   sum_k sc_j (q_k - 32) a_k = sum_k sc_j q_k a_k - 32 sum_j sc_j bsums[j].
+    const __m256i scales =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(scales, load256(q8.bsums)), 5);
+    __m256i sumi = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      // Scales 8h..8h+7 in both lanes; register m of this half covers sub-blocks 2m (low lane)
+      // and 2m + 1 (high lane).
+      const __m256i sc = h == 0 ? _mm256_permute2x128_si256(scales, scales, 0x00)
+                                : _mm256_permute2x128_si256(scales, scales, 0x11);
+      const __m256i ql0 = load256(b.ql + 64 * h);
+      const __m256i ql1 = load256(b.ql + 64 * h + 32);
+      const __m256i qh = load256(b.qh + 32 * h);
+      // Top bits at shifts 0, 2, 4, 6 of qh move to bits 4..5; 16-bit shifts by 2 or 4 never
+      // bring a neighbour byte's bits into bits 4..5.
+      const __m256i q0 = _mm256_or_si256(_mm256_and_si256(ql0, low4),
+                                         _mm256_and_si256(_mm256_slli_epi16(qh, 4), top2));
+      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql1, low4),
+                                         _mm256_and_si256(_mm256_slli_epi16(qh, 2), top2));
+      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+                                         _mm256_and_si256(qh, top2));
+      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), top2));
+      const int8_t* a8 = q8.qs + 128 * h;
+      // Levels <= 63 and |a| <= 128: each maddubs pair is at most 16128 in magnitude.
+      const __m256i p0 = _mm256_maddubs_epi16(q0, load256(a8));
+      const __m256i p1 = _mm256_maddubs_epi16(q1, load256(a8 + 32));
+      const __m256i p2 = _mm256_maddubs_epi16(q2, load256(a8 + 64));
+      const __m256i p3 = _mm256_maddubs_epi16(q3, load256(a8 + 96));
+      sumi = _mm256_add_epi32(
+          sumi, _mm256_madd_epi16(p0, _mm256_shuffle_epi8(sc, broadcast16_pair_control(0))));
+      sumi = _mm256_add_epi32(
+          sumi, _mm256_madd_epi16(p1, _mm256_shuffle_epi8(sc, broadcast16_pair_control(2))));
+      sumi = _mm256_add_epi32(
+          sumi, _mm256_madd_epi16(p2, _mm256_shuffle_epi8(sc, broadcast16_pair_control(4))));
+      sumi = _mm256_add_epi32(
+          sumi, _mm256_madd_epi16(p3, _mm256_shuffle_epi8(sc, broadcast16_pair_control(6))));
+    }
+    sumi = _mm256_sub_epi32(sumi, offset);
+    acc = _mm_fmadd_ss(dd, sum_lanes(sumi), acc);
+  }
+  *s = _mm_cvtss_f32(acc);
+}
+
+}  // namespace quire::engine::avx2

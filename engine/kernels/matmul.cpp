@@ -1,0 +1,126 @@
+#include "engine/kernels/matmul.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+
+namespace quire::engine {
+namespace {
+
+// Output rows per gemm tile and tokens per inner tile: a tile of 16 weight rows and 8 activation
+// rows (a few tens of KB) stays in L1/L2 while every pair is dotted.
+constexpr int64_t kRowTile = 16;
+constexpr int64_t kTokenTile = 8;
+// Weight rows each thread dequantizes per sgemm call on the BLAS path.
+constexpr int64_t kBlasRows = 64;
+
+void init_blas_once() {
+  static std::once_flag once;
+  // Our pool owns the parallelism; OpenBLAS threads on top would oversubscribe the cores.
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+void matmul_quantized(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+                      ThreadPool& pool, MatmulScratch& scratch, const TypeKernels& k) {
+  const int64_t n_in = w.n_in, n_out = w.n_out;
+  const size_t act_row = ggml_row_size(k.vec_dot_type, static_cast<uint64_t>(n_in));
+  const uint8_t* act = nullptr;
+  if (k.vec_dot_type == GgmlType::F32) {
+    act = reinterpret_cast<const uint8_t*>(x);  // f32 weights take the activations as they are
+  } else {
+    scratch.activations.resize(act_row * static_cast<size_t>(n_tokens));
+    uint8_t* dst = scratch.activations.data();
+    pool.parallel_for(static_cast<size_t>(n_tokens), 1, [&](size_t b, size_t e, int) {
+      for (size_t t = b; t < e; ++t) k.quantize_activation(x + t * n_in, dst + t * act_row, n_in);
+    });
+    act = dst;
+  }
+  const size_t w_row = w.row_bytes();
+  const auto* w_data = static_cast<const uint8_t*>(w.data);
+
+  if (n_tokens == 1) {
+    // Decode: memory-bound; chunks of rows claimed dynamically balance a noisy machine.
+    const size_t grain =
+        static_cast<size_t>(std::max<int64_t>(8, n_out / (static_cast<int64_t>(pool.size()) * 8)));
+    pool.parallel_for(static_cast<size_t>(n_out), grain, [&](size_t b, size_t e, int) {
+      for (size_t o = b; o < e; ++o) k.vec_dot(n_in, &y[o], w_data + o * w_row, act);
+    });
+    return;
+  }
+
+  const int64_t n_row_tiles = (n_out + kRowTile - 1) / kRowTile;
+  pool.parallel_for(static_cast<size_t>(n_row_tiles), 1, [&](size_t b, size_t e, int) {
+    for (size_t tile = b; tile < e; ++tile) {
+      const int64_t r0 = static_cast<int64_t>(tile) * kRowTile;
+      const int64_t r1 = std::min(n_out, r0 + kRowTile);
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+        const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
+        for (int64_t o = r0; o < r1; ++o) {
+          const uint8_t* wr = w_data + static_cast<size_t>(o) * w_row;
+          for (int64_t t = t0; t < t1; ++t) {
+            k.vec_dot(n_in, &y[t * n_out + o], wr, act + static_cast<size_t>(t) * act_row);
+          }
+        }
+      }
+    }
+  });
+}
+
+void matmul_blas(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+                 ThreadPool& pool, MatmulScratch& scratch, const TypeKernels& k) {
+  init_blas_once();
+  const int64_t n_in = w.n_in, n_out = w.n_out;
+  const bool is_f32 = w.type == GgmlType::F32;
+  if (!is_f32) {
+    scratch.tiles.resize(static_cast<size_t>(pool.size()));
+    for (auto& tile : scratch.tiles) tile.resize(static_cast<size_t>(kBlasRows * n_in));
+  }
+  const int64_t n_tiles = (n_out + kBlasRows - 1) / kBlasRows;
+  pool.parallel_for(static_cast<size_t>(n_tiles), 1, [&](size_t b, size_t e, int worker) {
+    for (size_t tile = b; tile < e; ++tile) {
+      const int64_t r0 = static_cast<int64_t>(tile) * kBlasRows;
+      const int64_t rows = std::min(n_out, r0 + kBlasRows) - r0;
+      const float* wf = nullptr;
+      if (is_f32) {
+        wf = reinterpret_cast<const float*>(w.row(r0));
+      } else {
+        float* dst = scratch.tiles[static_cast<size_t>(worker)].data();
+        for (int64_t r = 0; r < rows; ++r) k.dequantize(w.row(r0 + r), dst + r * n_in, n_in);
+        wf = dst;
+      }
+      // Y[:, r0:r0+rows] = X (n_tokens x n_in) * Wtile^T (n_in x rows)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n_tokens),
+                  static_cast<int>(rows), static_cast<int>(n_in), 1.0f, x, static_cast<int>(n_in),
+                  wf, static_cast<int>(n_in), 0.0f, y + r0, static_cast<int>(n_out));
+    }
+  });
+}
+
+}  // namespace
+
+int64_t blas_min_tokens(GgmlType type) {
+  // Set from bench/bench_kernels (gemm vs tokens per type on the 2-core machine kind).
+  (void)type;
+  return 32;
+}
+
+MatmulPath choose_matmul_path(GgmlType type, int64_t n_tokens) {
+  return n_tokens >= blas_min_tokens(type) ? MatmulPath::kBlas : MatmulPath::kQuantized;
+}
+
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatmulScratch& scratch, MatmulPath path, const KernelSet& ks) {
+  if (n_tokens <= 0 || w.n_out <= 0) return;
+  const TypeKernels* k = ks.find(w.type);
+  if (k == nullptr) std::abort();  // the loader refuses types without kernels
+  if (path == MatmulPath::kAuto) path = choose_matmul_path(w.type, n_tokens);
+  if (path == MatmulPath::kBlas) {
+    matmul_blas(w, x, n_tokens, y, pool, scratch, *k);
+  } else {
+    matmul_quantized(w, x, n_tokens, y, pool, scratch, *k);
+  }
+}
+
+}  // namespace quire::engine

@@ -1,0 +1,42 @@
+// AVX2 + FMA + F16C versions of the hot ops of ops.h. Same contracts as the functions of the same
+// names there; call only when cpu_features().has_avx2_kernels() (ops.cpp chooses). Compiled with
+// -mavx2 -mfma -mf16c (per-file flags). Tails are handled with masked loads and stores, so every
+// element goes through the same vector arithmetic.
+//
+// Agreement with ops::ref (tested on random data, odd lengths included):
+//   add, mul, scale, gelu_ggml: identical floats;
+//   rmsnorm, layernorm: identical arithmetic except the order of the double-precision sums, so at
+//     most an ulp of the normalising factor apart (relative <= 1e-6);
+//   softmax, silu, swiglu: use exp_f32 below instead of std::exp (relative <= 2e-6).
+#pragma once
+
+#include <cstdint>
+
+namespace quire::engine::ops::avx2 {
+
+void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
+void layernorm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps);
+void softmax(float* x, int64_t n, float scale, const float* mask);
+void silu(const float* x, float* y, int64_t n);
+void gelu_ggml(const float* x, float* y, int64_t n);
+void swiglu(const float* g, const float* u, float* y, int64_t n);
+void add(const float* a, const float* b, float* y, int64_t n);
+void mul(const float* a, const float* b, float* y, int64_t n);
+void scale(const float* x, float s, float* y, int64_t n);
+
+// y = e^x, the vectorised exponential the ops above use; y may alias x. Within ~1 ulp of
+// std::exp for normal results (see ops_avx2.cpp for the measured error), 0 below -103.97
+// (where e^x rounds to zero), +inf above 88.72, NaN for NaN.
+void exp_f32(const float* x, float* y, int64_t n);
+
+}  // namespace quire::engine::ops::avx2
+
+namespace quire::engine::ops::detail {
+
+// The fp16 results of ggml's GELU for every fp16 input: entry h = fp16(gelu_tanh(fp16 value h)).
+// Two zero entries follow the 65536, so a 32-bit gather at entry 65535 stays inside the table.
+// Built once on first use (thread-safe); shared by ref::gelu_ggml and avx2::gelu_ggml.
+inline constexpr int64_t kGeluTableEntries = 65536 + 2;
+const uint16_t* gelu_ggml_table();
+
+}  // namespace quire::engine::ops::detail
