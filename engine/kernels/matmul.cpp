@@ -16,6 +16,14 @@ constexpr int64_t kTokenTile = 8;
 // Weight rows each thread dequantizes per sgemm call on the BLAS path.
 constexpr int64_t kBlasRows = 64;
 
+// Rows ahead of the one being dotted whose bytes are requested from memory: the hardware
+// prefetcher alone leaves the cores waiting on DRAM at decode rates (measured by bench_kernels).
+constexpr size_t kPrefetchRows = 2;
+
+inline void prefetch(const uint8_t* p, size_t bytes) {
+  for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 0);
+}
+
 void init_blas_once() {
   static std::once_flag once;
   // Our pool owns the parallelism; OpenBLAS threads on top would oversubscribe the cores.
@@ -45,7 +53,10 @@ void matmul_quantized(const WeightMatrix& w, const float* x, int64_t n_tokens, f
     const size_t grain =
         static_cast<size_t>(std::max<int64_t>(8, n_out / (static_cast<int64_t>(pool.size()) * 8)));
     pool.parallel_for(static_cast<size_t>(n_out), grain, [&](size_t b, size_t e, int) {
-      for (size_t o = b; o < e; ++o) k.vec_dot(n_in, &y[o], w_data + o * w_row, act);
+      for (size_t o = b; o < e; ++o) {
+        if (o + kPrefetchRows < e) prefetch(w_data + (o + kPrefetchRows) * w_row, w_row);
+        k.vec_dot(n_in, &y[o], w_data + o * w_row, act);
+      }
     });
     return;
   }
@@ -100,10 +111,26 @@ void matmul_blas(const WeightMatrix& w, const float* x, int64_t n_tokens, float*
 
 }  // namespace
 
+// From bench_kernels' crossover sweep (4096 x 4096, 2 threads, AVX2 kernels): the fewest tokens
+// from which dequantize + sgemm beat the integer kernels in two runs on the 2-core machine kind.
+// The K-quant integer kernels stay within a few % of sgemm up to 512 tokens, so the quantized path
+// (the one that matches llama.cpp's numerics) is kept longer there.
 int64_t blas_min_tokens(GgmlType type) {
-  // Set from bench/bench_kernels (gemm vs tokens per type on the 2-core machine kind).
-  (void)type;
-  return 32;
+  switch (type) {
+    case GgmlType::F32:
+      return 4;
+    case GgmlType::F16:
+      return 16;
+    case GgmlType::Q3_K:
+      return 128;
+    case GgmlType::Q6_K:
+      return 256;
+    case GgmlType::Q2_K:
+    case GgmlType::Q4_K:
+      return 512;
+    default:
+      return 64;  // BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q5_K
+  }
 }
 
 MatmulPath choose_matmul_path(GgmlType type, int64_t n_tokens) {

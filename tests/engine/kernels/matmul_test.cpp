@@ -173,7 +173,9 @@ TEST(MatmulTest, ZeroTokensOrRowsIsANoOp) {
 
 TEST(MatmulTest, AutoPathRule) {
   EXPECT_EQ(choose_matmul_path(GgmlType::Q4_K, 1), MatmulPath::kQuantized);
+  EXPECT_EQ(choose_matmul_path(GgmlType::Q4_K, 511), MatmulPath::kQuantized);
   EXPECT_EQ(choose_matmul_path(GgmlType::Q4_K, 512), MatmulPath::kBlas);
+  EXPECT_EQ(choose_matmul_path(GgmlType::Q8_0, 64), MatmulPath::kBlas);
   EXPECT_GT(blas_min_tokens(GgmlType::Q8_0), 1);
 }
 
