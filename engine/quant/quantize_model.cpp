@@ -163,11 +163,25 @@ Result<QuantizeReport> quantize_model(
 
   gguf::GgufWriter writer;
   for (const auto& kv : in.metadata()) writer.set(kv.key, kv.value);
-  writer.set("general.file_type", scheme.file_type);
+  // Appended last, in llama-quantize's order, so headers come out byte-identical to its files.
+  writer.remove("general.quantization_version");
+  writer.remove("general.file_type");
   writer.set("general.quantization_version", uint32_t{2});
+  writer.set("general.file_type", scheme.file_type);
+
+  // llama-quantize writes tensors ordered by layer (non-layer tensors first) and then by name;
+  // doing the same makes our headers byte-identical to its files.
+  std::vector<const gguf::TensorInfo*> order;
+  for (const auto& t : in.tensors()) order.push_back(&t);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const gguf::TensorInfo* a, const gguf::TensorInfo* b) {
+                     const int64_t la = layer_of(a->name), lb = layer_of(b->name);
+                     return la != lb ? la < lb : a->name < b->name;
+                   });
 
   QuantizeReport report;
-  for (const auto& t : in.tensors()) {
+  for (const gguf::TensorInfo* tp : order) {
+    const gguf::TensorInfo& t = *tp;
     GgmlType to = t.type;
     if (should_quantize(t.name, static_cast<int>(t.n_dims))) {
       to = choose_tensor_type(scheme, facts, t.name, t.ne[0]);

@@ -3,6 +3,7 @@
 #include "engine/quant/quantize_model.h"
 
 #include <cmath>
+#include <cstring>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -157,6 +158,26 @@ TEST_P(ConformanceMixtureTest, MatchesLlamaQuantize) {
   uint64_t bytes = 0;
   for (const auto& t : out->tensors()) bytes += t.n_bytes;
   EXPECT_EQ(report->bytes_out, bytes);
+
+  // The header (metadata and tensor table) is byte-identical to llama-quantize's, and so is the
+  // data of every tensor whose quantizer is deterministic round-to-nearest (F16, Q4_0..Q8_0).
+  ASSERT_EQ(out->file_size(), ref->file_size());
+  ASSERT_EQ(out->data_offset(), ref->data_offset());
+  EXPECT_EQ(std::memcmp(out->bytes().data(), ref->bytes().data(), out->data_offset()), 0);
+  bool all_exact = true;
+  for (const auto& want : ref->tensors()) {
+    const auto* got = out->find_tensor(want.name);
+    const bool exact = want.type == GgmlType::F32 || want.type == GgmlType::F16 ||
+                       want.type == GgmlType::Q4_0 || want.type == GgmlType::Q8_0;
+    all_exact = all_exact && exact;
+    if (exact) {
+      EXPECT_EQ(std::memcmp(got->data, want.data, want.n_bytes), 0) << want.name;
+    }
+  }
+  // Q8_0 and F16 conversions reproduce llama-quantize's files byte for byte.
+  if (all_exact) {
+    EXPECT_EQ(std::memcmp(out->bytes().data(), ref->bytes().data(), ref->file_size()), 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
