@@ -1,10 +1,11 @@
 #include "engine/kernels/matmul.h"
 
+#include "engine/kernels/blas.h"
+
 #include <cblas.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <mutex>
 
 namespace quire::engine {
 namespace {
@@ -22,12 +23,6 @@ constexpr size_t kPrefetchRows = 2;
 
 inline void prefetch(const uint8_t* p, size_t bytes) {
   for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 0);
-}
-
-void init_blas_once() {
-  static std::once_flag once;
-  // Our pool owns the parallelism; OpenBLAS threads on top would oversubscribe the cores.
-  std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
 void matmul_quantized(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
@@ -81,7 +76,7 @@ void matmul_quantized(const WeightMatrix& w, const float* x, int64_t n_tokens, f
 
 void matmul_blas(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                  ThreadPool& pool, MatmulScratch& scratch, const TypeKernels& k) {
-  init_blas_once();
+  use_single_threaded_blas();
   const int64_t n_in = w.n_in, n_out = w.n_out;
   const bool is_f32 = w.type == GgmlType::F32;
   if (!is_f32) {

@@ -1,0 +1,116 @@
+// The Embedder of BERT-family models: tokenize, pack texts into batches, encode, pool.
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+
+#include "engine/arch/bert.h"
+#include "engine/arch/registry.h"
+#include "engine/core/timer.h"
+#include "engine/runtime/fingerprint.h"
+
+namespace quire::engine {
+namespace {
+
+class BertEmbedder final : public Embedder {
+ public:
+  BertEmbedder(std::string path, std::unique_ptr<gguf::GgufFile> file,
+               std::unique_ptr<BertModel> model, std::unique_ptr<Tokenizer> tokenizer,
+               const EmbedderOptions& options)
+      : path_(std::move(path)),
+        file_(std::move(file)),
+        model_(std::move(model)),
+        tokenizer_(std::move(tokenizer)),
+        options_(options),
+        pool_(options.threads) {}
+
+  Result<std::vector<std::vector<float>>> embed(std::span<const std::string> texts,
+                                                EmbedStats* stats) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Timer timer;
+    const int64_t max_tokens = model_->hparams().n_ctx_train;
+    const TokenId sep = tokenizer_->vocab().sep;
+    std::vector<std::vector<TokenId>> seqs(texts.size());
+    EmbedStats local;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      seqs[i] = tokenizer_->encode(texts[i], /*add_special=*/true, options_.parse_special);
+      if (static_cast<int64_t>(seqs[i].size()) > max_tokens) {
+        seqs[i].resize(static_cast<size_t>(max_tokens));
+        if (sep >= 0) seqs[i].back() = sep;
+        ++local.truncated;
+      }
+      local.tokens += static_cast<int64_t>(seqs[i].size());
+    }
+    std::vector<std::vector<float>> out(texts.size());
+    const int64_t dim = model_->hparams().n_embd;
+    size_t begin = 0;
+    while (begin < seqs.size()) {
+      // Pack consecutive texts up to the batch budget (at least one).
+      size_t end = begin;
+      int64_t tokens = 0;
+      while (end < seqs.size() &&
+             (end == begin ||
+              tokens + static_cast<int64_t>(seqs[end].size()) <= options_.max_batch_tokens)) {
+        tokens += static_cast<int64_t>(seqs[end].size());
+        ++end;
+      }
+      std::span<const std::vector<TokenId>> batch(seqs.data() + begin, end - begin);
+      QUIRE_RETURN_IF_ERROR(model_->forward(batch, hidden_, pool_, scratch_, options_.matmul_path));
+      std::vector<float> pooled = model_->pool_and_normalize(batch, hidden_);
+      for (size_t i = begin; i < end; ++i) {
+        const float* v = pooled.data() + (i - begin) * static_cast<size_t>(dim);
+        out[i].assign(v, v + dim);
+      }
+      begin = end;
+    }
+    local.texts = static_cast<int64_t>(texts.size());
+    local.seconds = timer.elapsed_s();
+    if (stats != nullptr) *stats = local;
+    return out;
+  }
+
+  int64_t dim() const override { return model_->hparams().n_embd; }
+  int64_t max_tokens() const override { return model_->hparams().n_ctx_train; }
+  std::string name() const override {
+    return file_->get_string("general.name")
+        .value_or(std::filesystem::path(path_).filename().string());
+  }
+  const Tokenizer& tokenizer() const override { return *tokenizer_; }
+  Result<std::string> fingerprint() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (fingerprint_.empty()) {
+      QUIRE_ASSIGN_OR_RETURN(fingerprint_, model_fingerprint(*file_, path_));
+    }
+    return fingerprint_;
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<gguf::GgufFile> file_;
+  std::unique_ptr<BertModel> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  EmbedderOptions options_;
+  ThreadPool pool_;
+  std::mutex mutex_;
+  BertScratch scratch_;
+  std::vector<float> hidden_;
+  std::string fingerprint_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Embedder>> open_bert_embedder(std::unique_ptr<gguf::GgufFile> file,
+                                                     const std::string& path,
+                                                     const EmbedderOptions& options) {
+  QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<BertModel> model, BertModel::load(*file));
+  QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, make_tokenizer(*file));
+  if (static_cast<int64_t>(tokenizer->vocab().size()) != model->hparams().n_vocab) {
+    return failed_precondition_error(
+        "'" + path + "': vocabulary has " + std::to_string(tokenizer->vocab().size()) +
+        " tokens, token_embd.weight has " + std::to_string(model->hparams().n_vocab) + " rows");
+  }
+  if (options.max_batch_tokens < 1) return invalid_argument_error("max_batch_tokens must be >= 1");
+  return std::unique_ptr<Embedder>(
+      new BertEmbedder(path, std::move(file), std::move(model), std::move(tokenizer), options));
+}
+
+}  // namespace quire::engine
