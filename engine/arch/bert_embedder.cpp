@@ -21,13 +21,17 @@ class BertEmbedder final : public Embedder {
         model_(std::move(model)),
         tokenizer_(std::move(tokenizer)),
         options_(options),
+        // One path for every batch size, so a text's vector does not depend on what it was
+        // batched with; BLAS is the faster one for batches of chunks (bench_embed).
+        matmul_path_(options.matmul_path == MatmulPath::kAuto ? MatmulPath::kBlas
+                                                              : options.matmul_path),
         pool_(options.threads) {}
 
   Result<std::vector<std::vector<float>>> embed(std::span<const std::string> texts,
                                                 EmbedStats* stats) override {
     std::lock_guard<std::mutex> lock(mutex_);
     Timer timer;
-    const int64_t max_tokens = model_->hparams().n_ctx_train;
+    const int64_t max_tokens = this->max_tokens();
     const TokenId sep = tokenizer_->vocab().sep;
     std::vector<std::vector<TokenId>> seqs(texts.size());
     EmbedStats local;
@@ -54,7 +58,7 @@ class BertEmbedder final : public Embedder {
         ++end;
       }
       std::span<const std::vector<TokenId>> batch(seqs.data() + begin, end - begin);
-      QUIRE_RETURN_IF_ERROR(model_->forward(batch, hidden_, pool_, scratch_, options_.matmul_path));
+      QUIRE_RETURN_IF_ERROR(model_->forward(batch, hidden_, pool_, scratch_, matmul_path_));
       std::vector<float> pooled = model_->pool_and_normalize(batch, hidden_);
       for (size_t i = begin; i < end; ++i) {
         const float* v = pooled.data() + (i - begin) * static_cast<size_t>(dim);
@@ -69,7 +73,10 @@ class BertEmbedder final : public Embedder {
   }
 
   int64_t dim() const override { return model_->hparams().n_embd; }
-  int64_t max_tokens() const override { return model_->hparams().n_ctx_train; }
+  int64_t max_tokens() const override {
+    const int64_t n_ctx = model_->hparams().n_ctx_train;
+    return options_.max_tokens > 0 ? std::min(options_.max_tokens, n_ctx) : n_ctx;
+  }
   std::string name() const override {
     return file_->get_string("general.name")
         .value_or(std::filesystem::path(path_).filename().string());
@@ -89,6 +96,7 @@ class BertEmbedder final : public Embedder {
   std::unique_ptr<BertModel> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
   EmbedderOptions options_;
+  MatmulPath matmul_path_;
   ThreadPool pool_;
   std::mutex mutex_;
   BertScratch scratch_;
@@ -109,6 +117,9 @@ Result<std::unique_ptr<Embedder>> open_bert_embedder(std::unique_ptr<gguf::GgufF
         " tokens, token_embd.weight has " + std::to_string(model->hparams().n_vocab) + " rows");
   }
   if (options.max_batch_tokens < 1) return invalid_argument_error("max_batch_tokens must be >= 1");
+  if (options.max_tokens < 0 || options.max_tokens == 1) {
+    return invalid_argument_error("max_tokens must be 0 (the model's) or >= 2 ([CLS] and [SEP])");
+  }
   return std::unique_ptr<Embedder>(
       new BertEmbedder(path, std::move(file), std::move(model), std::move(tokenizer), options));
 }

@@ -23,8 +23,11 @@ struct EmbedStats {
 struct EmbedderOptions {
   int threads = 0;                  // 0: all CPUs
   int64_t max_batch_tokens = 4096;  // tokens per forward pass (texts are packed up to this)
+  // kAuto: kBlas for every batch (f32 activations), so results do not depend on batching;
+  // kQuantized reproduces llama.cpp's activation rounding.
   MatmulPath matmul_path = MatmulPath::kAuto;
   bool parse_special = false;  // recognize "[SEP]"-like text as special tokens
+  int64_t max_tokens = 0;      // truncate texts here (0: the model's context length)
 };
 
 class Embedder {
@@ -38,8 +41,8 @@ class Embedder {
                                                         EmbedStats* stats = nullptr) = 0;
 
   virtual int64_t dim() const = 0;
-  virtual int64_t max_tokens() const = 0;
-  virtual std::string name() const = 0;  // general.name, or the file name
+  virtual int64_t max_tokens() const = 0;  // tokens per text, special tokens included
+  virtual std::string name() const = 0;    // general.name, or the file name
   virtual const Tokenizer& tokenizer() const = 0;
   // sha256 of the tensor data, computed once and cached on disk (runtime/fingerprint.h).
   virtual Result<std::string> fingerprint() = 0;

@@ -34,22 +34,38 @@ enum class TokenType : int32_t {
 
 struct Vocab {
   std::string model;  // tokenizer.ggml.model: "bert", "llama", "gpt2"
-  std::string pre;    // tokenizer.ggml.pre
+  std::string pre;    // tokenizer.ggml.pre ("" when absent)
   std::vector<std::string> tokens;
   std::vector<float> scores;     // empty when the file has none
   std::vector<TokenType> types;  // kNormal for all when the file has none
   std::vector<std::string> merges;
-  std::unordered_map<std::string, TokenId> index;  // token text -> id
+  // Token text -> id. When two ids share a text the later id wins (as in llama.cpp); empty
+  // texts are not indexed.
+  std::unordered_map<std::string, TokenId> index;
 
+  // -1 = none. Keys tokenizer.ggml.{bos,eos,unknown,seperator,padding,cls,mask,eot}_token_id;
+  // absent keys take the model's llama.cpp default (e.g. bert: unk 100, bos 101, sep 102), and a
+  // default outside the vocabulary becomes -1. Without a bos key, a cls key sets bos too (BERT's
+  // [CLS] plays the BOS role in llama.cpp).
   TokenId bos = -1, eos = -1, unk = -1, sep = -1, pad = -1, cls = -1, mask = -1, eot = -1;
+  // tokenizer.ggml.add_bos_token / add_eos_token / add_space_prefix, else the model's default.
   bool add_bos = false;
   bool add_eos = false;
   bool add_space_prefix = true;
+  // decode() tidies the spaces a word-splitting tokenizer leaves before ".,!?" and around
+  // apostrophes (llama.cpp's clean_spaces): on for bert and gpt2, off for llama. llama.cpp also
+  // turns it off for some BPE pre-tokenizers (tokenizer.ggml.pre), which the BPE tokenizer must
+  // mirror.
+  bool clean_spaces = false;
 
   size_t size() const { return tokens.size(); }
-  bool is_special(TokenId id) const;  // control, user-defined? no: control and unknown types
+  // Control and unknown tokens: rendered as nothing unless asked for (token_to_piece's
+  // `special`), and recognized in text only with parse_special. False for ids out of range.
+  bool is_special(TokenId id) const;
 
-  // Reads tokenizer.* keys; checks array lengths agree and special ids are in range.
+  // Reads tokenizer.* keys; checks array types, that lengths agree and that special ids are in
+  // range. kNotFound when tokenizer.ggml.model or tokenizer.ggml.tokens is missing, kDataLoss
+  // (message naming the key) for wrong types, mismatched lengths, out-of-range ids.
   static Result<Vocab> from_gguf(const gguf::GgufFile& file);
 };
 
@@ -58,27 +74,48 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
 
   // add_special: add the model's BOS / [CLS]..[SEP] etc.; parse_special: text that spells a
-  // special token (e.g. "[SEP]", "<s>") becomes that token instead of being split.
+  // special token (e.g. "[SEP]", "<s>") becomes that token instead of being split. Any bytes are
+  // accepted: invalid UTF-8 is handled as documented by each tokenizer, never an error.
   virtual std::vector<TokenId> encode(std::string_view text, bool add_special,
                                       bool parse_special) const = 0;
 
   // The text of one token (llama_token_to_piece with lstrip = 0). `special`: render control
-  // tokens as their text instead of nothing.
+  // and unknown tokens as their text instead of nothing. "" for ids out of range.
   virtual std::string token_to_piece(TokenId id, bool special) const = 0;
 
-  // llama_detokenize: concatenated pieces; remove_special drops a leading BOS/CLS and trailing
-  // EOS/SEP added by encode(add_special).
+  // llama_detokenize: the concatenated pieces (unparse_special is token_to_piece's `special`).
+  // remove_special drops a leading BOS when vocab().add_bos and a trailing EOS when
+  // vocab().add_eos. With vocab().add_space_prefix, one leading space of the first piece is
+  // dropped, unless a BOS was removed. Then spaces are cleaned up when vocab().clean_spaces.
   virtual std::string decode(std::span<const TokenId> ids, bool remove_special,
                              bool unparse_special) const;
 
   const Vocab& vocab() const { return vocab_; }
 
  protected:
-  explicit Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {}
+  explicit Tokenizer(Vocab vocab);
+
+  // A piece of the input: raw text still to tokenize, or a special token found in the text.
+  struct Fragment {
+    std::string_view text;  // raw text when token < 0
+    TokenId token = -1;
+  };
+  // Splits text on the spellings of special tokens, longest spelling first, leftmost occurrence
+  // first (llama.cpp's tokenizer_st_partition). User-defined tokens are always split out;
+  // control and unknown tokens only with parse_special. Empty text gives no fragments.
+  // llama.cpp's per-model LSTRIP/RSTRIP token attributes (jina, phi-3) are not modelled.
+  std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
+
   Vocab vocab_;
+
+ private:
+  // Control, unknown and user-defined ids, longest text first (ties: lower id first).
+  std::vector<TokenId> special_by_length_;
 };
 
-// The tokenizer named by tokenizer.ggml.model; kUnimplemented for models quire lacks.
+// The tokenizer named by tokenizer.ggml.model (a table in tokenizer.cpp); kUnimplemented for
+// models quire lacks. Errors from Vocab::from_gguf come with the file name as context.
 Result<std::unique_ptr<Tokenizer>> make_tokenizer(const gguf::GgufFile& file);
+Result<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab);
 
 }  // namespace quire::engine

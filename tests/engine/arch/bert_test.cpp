@@ -36,9 +36,10 @@ double max_abs_diff(const float* a, const std::vector<float>& b) {
 
 struct Variant {
   const char* name;
-  double min_cosine;     // pooled, normalized
-  double max_abs;        // pooled, normalized
-  double token_max_abs;  // per-token hidden state
+  double min_cosine;       // pooled, normalized
+  double max_abs;          // pooled, normalized
+  double token_max_abs;    // per-token hidden state
+  double min_cosine_blas;  // pooled, with f32 activations (MatmulPath::kBlas)
 };
 
 class BertGoldenTest : public testing::TestWithParam<Variant> {
@@ -112,19 +113,25 @@ TEST_P(BertGoldenTest, BlasPathStaysClose) {
   // The BLAS path keeps activations in f32: a different rounding, still the same embedding.
   ThreadPool pool(2);
   BertScratch scratch;
+  double worst = 1;
   for (const auto& item : embeddings_["items"]) {
     std::vector<std::vector<TokenId>> seqs = {item["ids"].get<std::vector<TokenId>>()};
     std::vector<float> hidden;
     ASSERT_TRUE(model_->forward(seqs, hidden, pool, scratch, MatmulPath::kBlas).ok());
     std::vector<float> pooled = model_->pool_and_normalize(seqs, hidden);
-    EXPECT_GE(cosine(pooled.data(), item["pooled_mean_l2norm"].get<std::vector<float>>()), 0.999);
+    const auto want = item["pooled_mean_l2norm"].get<std::vector<float>>();
+    worst = std::min(worst, cosine(pooled.data(), want));
   }
+  // The bar: 0.9999 for f32/f16, 0.999 for q8_0 (whose 8-bit activation rounding the
+  // BLAS path skips).
+  EXPECT_GE(worst, GetParam().min_cosine_blas) << GetParam().name;
+  std::printf("  bert-tiny-%s: BLAS path worst cosine %.8f\n", GetParam().name, worst);
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, BertGoldenTest,
-                         testing::Values(Variant{"f32", 0.99999, 1e-4, 2e-3},
-                                         Variant{"f16", 0.99999, 1e-4, 2e-3},
-                                         Variant{"q8_0", 0.99999, 5e-4, 2e-3}),
+                         testing::Values(Variant{"f32", 0.99999, 1e-4, 2e-3, 0.99999},
+                                         Variant{"f16", 0.99999, 1e-4, 2e-3, 0.9999},
+                                         Variant{"q8_0", 0.99999, 5e-4, 2e-3, 0.999}),
                          [](const testing::TestParamInfo<Variant>& info) {
                            return std::string(info.param.name);
                          });
