@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "api/embed_command.h"
+#include "api/index_commands.h"
 #include "api/models_command.h"
 #include "api/quantize_command.h"
 #include "engine/core/cpu_features.h"
@@ -18,8 +20,13 @@ constexpr const char* kUsage =
     "usage: quire <command> [args] [--help]\n"
     "\n"
     "commands:\n"
+    "  index PATH...              index documents (PDF, txt, md, html) into --db\n"
+    "  search QUERY               hybrid (dense + BM25) search of the index\n"
+    "  docs list|show ID|rm ID    the indexed documents\n"
+    "  eval beir DIR              retrieval quality on a BEIR dataset\n"
     "  models inspect FILE.gguf   describe a GGUF model and the memory it needs\n"
     "  quantize IN OUT TYPE       convert a GGUF model to Q4_K_M, Q8_0, ...\n"
+    "  embed --model M TEXT...    sentence embeddings as JSON arrays\n"
     "  version                    print the version and the CPU features in use\n"
     "  help                       show this help\n"
     "\n"
@@ -44,6 +51,16 @@ int main(int argc, char** argv) {
               << ")\n";
   } else if (command == "models") {
     status = quire::api::run_models_command(rest);
+  } else if (command == "index") {
+    status = quire::api::run_index_command(rest);
+  } else if (command == "search") {
+    status = quire::api::run_search_command(rest);
+  } else if (command == "docs") {
+    status = quire::api::run_docs_command(rest);
+  } else if (command == "eval") {
+    status = quire::api::run_eval_command(rest);
+  } else if (command == "embed") {
+    status = quire::api::run_embed_command(rest);
   } else if (command == "quantize") {
     status = quire::api::run_quantize_command(rest);
   } else {

@@ -1,0 +1,481 @@
+#include "api/index_commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "api/cli_args.h"
+#include "engine/runtime/embedder.h"
+#include "index/store.h"
+#include "ingest/pipeline.h"
+#include "retrieve/eval.h"
+#include "retrieve/retriever.h"
+
+namespace quire::api {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The store directory remembers which embedding model file built it (config.json), so search
+// and later index runs find the model without --embed-model.
+std::string remembered_model(const std::string& db) {
+  std::ifstream in(db + "/config.json");
+  if (!in) return "";
+  try {
+    json j = json::parse(in);
+    return j.value("embed_model", "");
+  } catch (const json::exception&) {
+    return "";
+  }
+}
+
+void remember_model(const std::string& db, const std::string& model) {
+  json j = {{"embed_model", fs::absolute(model).lexically_normal().string()}};
+  const std::string tmp = db + "/config.json.tmp";
+  {
+    std::ofstream out(tmp);
+    out << j.dump(1) << "\n";
+  }
+  std::error_code ec;
+  fs::rename(tmp, db + "/config.json", ec);
+}
+
+struct Opened {
+  std::unique_ptr<index::Store> store;
+  std::unique_ptr<engine::Embedder> embedder;  // nullptr: BM25 only
+};
+
+Result<Opened> open_index(const std::string& db, std::string model, const std::string& kind,
+                          int threads, bool need_model_for_dense) {
+  Opened o;
+  index::StoreOptions options;
+  if (kind == "hnsw") {
+    options.index_kind = index::VectorIndexKind::kHnsw;
+  } else if (!kind.empty() && kind != "flat") {
+    return invalid_argument_error("--index: '" + kind + "', expected flat or hnsw");
+  }
+  QUIRE_ASSIGN_OR_RETURN(o.store, index::Store::open(db, options));
+  const auto& repair = o.store->repair_report();
+  if (repair.repaired) std::fprintf(stderr, "quire: repaired the index: %s\n", repair.what.c_str());
+  if (model.empty() && need_model_for_dense) model = remembered_model(db);
+  if (!model.empty()) {
+    engine::EmbedderOptions eo;
+    eo.threads = threads;
+    QUIRE_ASSIGN_OR_RETURN(o.embedder, engine::open_embedder(model, eo));
+  }
+  return o;
+}
+
+std::string one_line(std::string s, size_t max) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\t' || c == '\r') c = ' ';
+  }
+  if (s.size() > max) {
+    size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+    s = s.substr(0, cut) + "...";
+  }
+  return s;
+}
+
+Result<int> parse_threads(const std::string& text) {
+  if (text.empty()) return 0;
+  QUIRE_ASSIGN_OR_RETURN(uint64_t n, parse_uint(text, "--threads"));
+  if (n == 0 || n > 1024) return invalid_argument_error("--threads: expected 1..1024");
+  return static_cast<int>(n);
+}
+
+// Progress on a terminal: one line rewritten in place; otherwise one plain line per file.
+class ProgressPrinter {
+ public:
+  ProgressPrinter() : tty_(::isatty(STDERR_FILENO) == 1) {}
+  ~ProgressPrinter() {
+    if (tty_ && drawn_) std::fprintf(stderr, "\n");
+  }
+  void operator()(const ingest::IndexProgress& p) {
+    if (p.outcome == "removed") {
+      clear();
+      std::fprintf(stderr, "removed   %s\n", p.current.c_str());
+      return;
+    }
+    if (!tty_) {
+      std::fprintf(stderr, "[%lld/%lld] %s %s\n", static_cast<long long>(p.files_done),
+                   static_cast<long long>(p.files_total), p.outcome.c_str(), p.current.c_str());
+      return;
+    }
+    if (p.outcome.rfind("failed", 0) == 0) {
+      clear();
+      std::fprintf(stderr, "failed    %s: %s\n", p.current.c_str(), p.outcome.substr(8).c_str());
+    }
+    const double rate = p.seconds > 0 ? static_cast<double>(p.files_done) / p.seconds : 0;
+    const double eta = rate > 0 ? static_cast<double>(p.files_total - p.files_done) / rate : 0;
+    std::fprintf(stderr,
+                 "\r\033[Kfiles %lld/%lld  pages %lld  chunks %lld  %.1f files/s  ETA %.0fs  %s",
+                 static_cast<long long>(p.files_done), static_cast<long long>(p.files_total),
+                 static_cast<long long>(p.pages), static_cast<long long>(p.chunks), rate, eta,
+                 one_line(fs::path(p.current).filename().string(), 40).c_str());
+    drawn_ = true;
+  }
+
+ private:
+  void clear() {
+    if (tty_ && drawn_) std::fprintf(stderr, "\r\033[K");
+  }
+  bool tty_;
+  bool drawn_ = false;
+};
+
+void print_summary(const ingest::IndexSummary& s) {
+  std::fprintf(stderr,
+               "indexed %lld, unchanged %lld, removed %lld, failed %lld (of %lld files; %lld "
+               "unsupported skipped): %lld pages, %lld chunks in %.2f s (%s)\n",
+               static_cast<long long>(s.indexed), static_cast<long long>(s.unchanged),
+               static_cast<long long>(s.removed), static_cast<long long>(s.failed),
+               static_cast<long long>(s.files_seen), static_cast<long long>(s.unsupported),
+               static_cast<long long>(s.pages), static_cast<long long>(s.chunks), s.seconds,
+               s.dense ? "BM25 + dense vectors" : "BM25 only: no embedding model");
+  for (const auto& [path, why] : s.failures) {
+    std::fprintf(stderr, "  failed: %s: %s\n", path.c_str(), why.c_str());
+  }
+}
+
+}  // namespace
+
+std::string default_db_dir() {
+  if (const char* d = std::getenv("QUIRE_DB"); d != nullptr && *d != '\0') return d;
+  if (const char* d = std::getenv("XDG_DATA_HOME"); d != nullptr && *d != '\0') {
+    return std::string(d) + "/quire";
+  }
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
+    return std::string(h) + "/.local/share/quire";
+  }
+  return ".quire";
+}
+
+Status run_index_command(std::span<const std::string> args) {
+  std::string db = default_db_dir(), model, chunk_text, overlap_text, kind, threads_text;
+  bool reembed = false, watch = false;
+  ArgParser parser("quire index",
+                   "Indexes PDFs, .txt, .md and .html files under PATH... (recursively):\n"
+                   "extract, chunk, embed (with --embed-model), store. Re-runs touch only new and\n"
+                   "changed files and remove deleted ones.");
+  parser.add_option("db", &db, "DIR", "index directory (default " + default_db_dir() + ")");
+  parser.add_option("embed-model", &model, "M.gguf",
+                    "embedding model (default: the one that built this index; none: BM25 only)");
+  parser.add_option("chunk-tokens", &chunk_text, "N", "target tokens per chunk (default 256)");
+  parser.add_option("overlap", &overlap_text, "N",
+                    "tokens shared by consecutive chunks (default 32)");
+  parser.add_option("index", &kind, "flat|hnsw",
+                    "vector index kind for a new index (default flat)");
+  parser.add_option("threads", &threads_text, "N", "threads (default: all CPUs)");
+  parser.add_flag("reembed", &reembed, "re-embed everything (after changing the model)");
+  parser.add_flag("watch", &watch, "keep running and re-index when files change");
+  std::vector<std::string> option_args, paths;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--", 0) == 0 || args[i] == "-h") {
+      option_args.push_back(args[i]);
+      const bool flag = args[i] == "--reembed" || args[i] == "--watch" || args[i] == "--help" ||
+                        args[i] == "-h" || args[i].find('=') != std::string::npos;
+      if (!flag && i + 1 < args.size()) option_args.push_back(args[++i]);
+    } else {
+      paths.push_back(args[i]);
+    }
+  }
+  QUIRE_RETURN_IF_ERROR(parser.parse(option_args));
+  if (parser.help_requested()) {
+    std::cout << parser.help() << "  PATH...               files or folders to index\n";
+    return ok_status();
+  }
+  if (paths.empty()) return invalid_argument_error("missing PATH... for quire index (see --help)");
+  ingest::PipelineOptions options;
+  if (!chunk_text.empty()) {
+    QUIRE_ASSIGN_OR_RETURN(uint64_t n, parse_uint(chunk_text, "--chunk-tokens"));
+    if (n < 16 || n > 8192) return invalid_argument_error("--chunk-tokens: expected 16..8192");
+    options.chunker.target_tokens = static_cast<int64_t>(n);
+  }
+  if (!overlap_text.empty()) {
+    QUIRE_ASSIGN_OR_RETURN(uint64_t n, parse_uint(overlap_text, "--overlap"));
+    options.chunker.overlap_tokens = static_cast<int64_t>(n);
+  }
+  if (options.chunker.overlap_tokens >= options.chunker.target_tokens) {
+    return invalid_argument_error("--overlap must be smaller than --chunk-tokens");
+  }
+  options.reembed = reembed;
+  QUIRE_ASSIGN_OR_RETURN(int threads, parse_threads(threads_text));
+  std::error_code ec;
+  fs::create_directories(db, ec);
+  if (ec) return errno_error(ec.value(), "cannot create the index directory '" + db + "'");
+  QUIRE_ASSIGN_OR_RETURN(Opened o, open_index(db, model, kind, threads, /*need_model=*/true));
+  if (!model.empty()) remember_model(db, model);
+  ProgressPrinter printer;
+  options.on_progress = [&printer](const ingest::IndexProgress& p) { printer(p); };
+  ingest::IndexPipeline pipeline(*o.store, o.embedder.get(), options);
+  QUIRE_ASSIGN_OR_RETURN(ingest::IndexSummary summary, pipeline.index_paths(paths));
+  print_summary(summary);
+  while (watch) {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    QUIRE_ASSIGN_OR_RETURN(summary, pipeline.index_paths(paths));
+    if (summary.indexed + summary.removed + summary.failed > 0) print_summary(summary);
+  }
+  return ok_status();
+}
+
+Status run_search_command(std::span<const std::string> args) {
+  std::string query, db = default_db_dir(), k_text = "10", mode_text = "hybrid", model;
+  bool as_json = false;
+  ArgParser parser("quire search",
+                   "Searches the index: ranked chunks with document, pages, score.");
+  parser.add_positional("QUERY", &query, "what to look for");
+  parser.add_option("db", &db, "DIR", "index directory");
+  parser.add_option("k", &k_text, "N", "results (default 10)");
+  parser.add_option("mode", &mode_text, "MODE", "hybrid (default), dense or bm25");
+  parser.add_option("embed-model", &model, "M.gguf", "embedding model (default: the index's)");
+  parser.add_flag("json", &as_json, "print JSON");
+  QUIRE_RETURN_IF_ERROR(parser.parse(args));
+  if (parser.help_requested()) {
+    std::cout << parser.help();
+    return ok_status();
+  }
+  auto mode = retrieve::search_mode_from_name(mode_text);
+  if (!mode)
+    return invalid_argument_error("--mode: '" + mode_text + "', expected hybrid, dense or bm25");
+  QUIRE_ASSIGN_OR_RETURN(uint64_t k, parse_uint(k_text, "--k"));
+  if (k == 0 || k > 1000) return invalid_argument_error("--k: expected 1..1000");
+  if (!fs::exists(db + "/quire.db"))
+    return not_found_error("no index at '" + db + "' (run quire index)");
+  QUIRE_ASSIGN_OR_RETURN(Opened o,
+                         open_index(db, model, "", 0, *mode != retrieve::SearchMode::kBm25));
+  retrieve::Retriever retriever(*o.store, o.embedder.get());
+  retrieve::SearchOptions options;
+  options.k = static_cast<int64_t>(k);
+  options.mode = *mode;
+  const retrieve::SearchMode used = retriever.effective_mode(*mode);
+  if (*mode == retrieve::SearchMode::kDense && used == retrieve::SearchMode::kDense &&
+      o.embedder == nullptr) {
+    return failed_precondition_error("dense search needs an embedding model: this index has none");
+  }
+  QUIRE_ASSIGN_OR_RETURN(auto results, retriever.search(query, options));
+  if (as_json) {
+    json out = {{"query", query}, {"mode", std::string(retrieve::search_mode_name(used))}};
+    json rows = json::array();
+    for (const auto& r : results) {
+      rows.push_back({{"chunk_id", r.chunk.id},
+                      {"document_id", r.document.id},
+                      {"path", r.document.path},
+                      {"title", r.document.title},
+                      {"page_start", r.chunk.page_start},
+                      {"page_end", r.chunk.page_end},
+                      {"score", r.score},
+                      {"text", r.chunk.text}});
+    }
+    out["results"] = rows;
+    std::cout << out.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
+    return ok_status();
+  }
+  if (used != *mode) {
+    std::fprintf(stderr, "quire: searching with %s: the index has no vectors or no model\n",
+                 std::string(retrieve::search_mode_name(used)).c_str());
+  }
+  int rank = 0;
+  for (const auto& r : results) {
+    const std::string pages =
+        r.chunk.page_start == r.chunk.page_end
+            ? "p. " + std::to_string(r.chunk.page_start)
+            : "pp. " + std::to_string(r.chunk.page_start) + "-" + std::to_string(r.chunk.page_end);
+    std::printf("%2d. %.4f  %s (%s)\n    %s\n", ++rank, r.score, r.document.path.c_str(),
+                pages.c_str(), one_line(r.chunk.text, 220).c_str());
+  }
+  if (results.empty()) std::printf("no results\n");
+  return ok_status();
+}
+
+Status run_docs_command(std::span<const std::string> args) {
+  std::string db = default_db_dir();
+  bool as_json = false;
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << "usage: quire docs list|show ID|rm ID [--db DIR] [--json]\n";
+    return args.empty() ? invalid_argument_error("missing subcommand for quire docs") : ok_status();
+  }
+  const std::string sub = args[0];
+  std::string id_text;
+  ArgParser parser("quire docs " + sub, "Lists, shows or removes indexed documents.");
+  if (sub == "show" || sub == "rm") parser.add_positional("ID", &id_text, "document id");
+  parser.add_option("db", &db, "DIR", "index directory");
+  parser.add_flag("json", &as_json, "print JSON");
+  if (sub != "list" && sub != "show" && sub != "rm") {
+    return invalid_argument_error("unknown subcommand 'quire docs " + sub + "' (list, show, rm)");
+  }
+  QUIRE_RETURN_IF_ERROR(parser.parse(args.subspan(1)));
+  if (parser.help_requested()) {
+    std::cout << parser.help();
+    return ok_status();
+  }
+  if (!fs::exists(db + "/quire.db")) return not_found_error("no index at '" + db + "'");
+  QUIRE_ASSIGN_OR_RETURN(auto store, index::Store::open(db));
+  if (sub == "list") {
+    QUIRE_ASSIGN_OR_RETURN(auto docs, store->list_documents());
+    json rows = json::array();
+    for (const auto& d : docs) {
+      if (as_json) {
+        rows.push_back({{"id", d.id},
+                        {"path", d.path},
+                        {"title", d.title},
+                        {"pages", d.pages},
+                        {"status", d.status},
+                        {"error", d.error},
+                        {"sha256", d.sha256}});
+      } else {
+        std::printf("%5lld  %-7s %4lld p.  %s%s\n", static_cast<long long>(d.id), d.status.c_str(),
+                    static_cast<long long>(d.pages), d.path.c_str(),
+                    d.error.empty() ? "" : ("  (" + d.error + ")").c_str());
+      }
+    }
+    if (as_json) std::cout << rows.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
+    return ok_status();
+  }
+  QUIRE_ASSIGN_OR_RETURN(uint64_t id, parse_uint(id_text, "ID"));
+  QUIRE_ASSIGN_OR_RETURN(auto doc, store->get_document(static_cast<int64_t>(id)));
+  if (!doc) return not_found_error("no document with id " + id_text);
+  if (sub == "rm") {
+    QUIRE_RETURN_IF_ERROR(store->remove_document(doc->id));
+    QUIRE_RETURN_IF_ERROR(store->flush());
+    std::printf("removed %lld %s\n", static_cast<long long>(doc->id), doc->path.c_str());
+    return ok_status();
+  }
+  QUIRE_ASSIGN_OR_RETURN(auto chunks, store->chunks_of(doc->id));
+  if (as_json) {
+    json j = {{"id", doc->id},         {"path", doc->path},      {"title", doc->title},
+              {"pages", doc->pages},   {"status", doc->status},  {"error", doc->error},
+              {"sha256", doc->sha256}, {"chunks", chunks.size()}};
+    std::cout << j.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
+    return ok_status();
+  }
+  std::printf(
+      "id       %lld\npath     %s\ntitle    %s\npages    %lld\nstatus   %s%s\nsha256   %s\nchunks  "
+      " %zu\n",
+      static_cast<long long>(doc->id), doc->path.c_str(), doc->title.c_str(),
+      static_cast<long long>(doc->pages), doc->status.c_str(),
+      doc->error.empty() ? "" : (" (" + doc->error + ")").c_str(), doc->sha256.c_str(),
+      chunks.size());
+  for (const auto& c : chunks) {
+    std::printf("  #%lld p.%lld-%lld %lld tokens: %s\n", static_cast<long long>(c.ord),
+                static_cast<long long>(c.page_start), static_cast<long long>(c.page_end),
+                static_cast<long long>(c.n_tokens), one_line(c.text, 100).c_str());
+  }
+  return ok_status();
+}
+
+Status run_eval_command(std::span<const std::string> args) {
+  if (args.empty() || args[0] != "beir") {
+    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+      std::cout << "usage: quire eval beir DIR [--db DIR] [--mode hybrid|dense|bm25] [--split S] "
+                   "[--embed-model M] [--json]\n";
+      return ok_status();
+    }
+    return invalid_argument_error("usage: quire eval beir DIR [options]");
+  }
+  std::string dir, db, mode_text = "hybrid", split = "test", model, threads_text,
+                       chunk_text = "512";
+  bool as_json = false;
+  ArgParser parser("quire eval beir",
+                   "Indexes a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) if\n"
+                   "needed and prints nDCG@10, Recall@10, Recall@100 and MRR@10.");
+  parser.add_positional("DIR", &dir, "BEIR dataset folder");
+  parser.add_option("db", &db, "DIR", "index directory (default: <DIR's name> under the data dir)");
+  parser.add_option("mode", &mode_text, "MODE", "hybrid (default), dense or bm25");
+  parser.add_option("split", &split, "S", "qrels split: test (default), train, dev");
+  parser.add_option("embed-model", &model, "M.gguf", "embedding model (needed for dense/hybrid)");
+  parser.add_option("chunk-tokens", &chunk_text, "N",
+                    "chunk size (default 512: ~ one per abstract)");
+  parser.add_option("threads", &threads_text, "N", "threads");
+  parser.add_flag("json", &as_json, "print JSON");
+  QUIRE_RETURN_IF_ERROR(parser.parse(args.subspan(1)));
+  if (parser.help_requested()) {
+    std::cout << parser.help();
+    return ok_status();
+  }
+  auto mode = retrieve::search_mode_from_name(mode_text);
+  if (!mode)
+    return invalid_argument_error("--mode: '" + mode_text + "', expected hybrid, dense or bm25");
+  if (*mode != retrieve::SearchMode::kBm25 && model.empty()) {
+    return invalid_argument_error("--mode " + mode_text +
+                                  " needs --embed-model (or use --mode bm25)");
+  }
+  QUIRE_ASSIGN_OR_RETURN(uint64_t chunk_tokens, parse_uint(chunk_text, "--chunk-tokens"));
+  QUIRE_ASSIGN_OR_RETURN(int threads, parse_threads(threads_text));
+  QUIRE_ASSIGN_OR_RETURN(auto corpus, retrieve::load_beir_corpus(dir));
+  QUIRE_ASSIGN_OR_RETURN(auto queries, retrieve::load_beir_queries(dir));
+  QUIRE_ASSIGN_OR_RETURN(auto qrels, retrieve::load_beir_qrels(dir, split));
+  if (db.empty()) {
+    const std::string name = fs::path(fs::absolute(dir).lexically_normal()).filename().string();
+    db = default_db_dir() + "/eval-" + name +
+         (model.empty() ? "-bm25" : "-" + fs::path(model).stem().string());
+  }
+  std::error_code ec;
+  fs::create_directories(db, ec);
+  QUIRE_ASSIGN_OR_RETURN(Opened o, open_index(db, model, "", threads, false));
+  ingest::PipelineOptions options;
+  options.chunker.target_tokens = static_cast<int64_t>(chunk_tokens);
+  options.chunker.overlap_tokens = std::min<int64_t>(32, options.chunker.target_tokens / 4);
+  options.flush_every_documents = 1000000;
+  ingest::IndexPipeline pipeline(*o.store, o.embedder.get(), options);
+  std::vector<ingest::TextDocument> docs;
+  for (const auto& d : corpus) docs.push_back({"beir:" + d.id, d.title, d.text});
+  QUIRE_ASSIGN_OR_RETURN(ingest::IndexSummary summary, pipeline.index_texts(docs));
+  if (summary.indexed > 0) print_summary(summary);
+
+  retrieve::Retriever retriever(*o.store, o.embedder.get());
+  retrieve::SearchOptions search;
+  search.k = 300;  // chunks; documents are ranked by their best chunk, top 100 kept
+  search.candidates = 300;
+  search.mode = *mode;
+  retrieve::MetricsAccumulator acc;
+  std::unordered_map<int64_t, std::string> doc_key;  // chunk id -> beir id cache
+  int64_t evaluated = 0;
+  for (const auto& q : queries) {
+    auto judged = qrels.find(q.id);
+    if (judged == qrels.end()) continue;
+    QUIRE_ASSIGN_OR_RETURN(auto results, retriever.search(q.text, search));
+    std::vector<std::string> ranked;
+    for (const auto& r : results) {
+      const std::string key =
+          r.document.path.rfind("beir:", 0) == 0 ? r.document.path.substr(5) : r.document.path;
+      ranked.push_back(key);
+      if (ranked.size() >= 100 * 4) break;
+    }
+    acc.add(judged->second, ranked);
+    ++evaluated;
+  }
+  const retrieve::RetrievalMetrics m = acc.result();
+  json out = {{"dataset", dir},
+              {"split", split},
+              {"mode", std::string(retrieve::search_mode_name(retriever.effective_mode(*mode)))},
+              {"queries", m.queries},
+              {"ndcg@10", m.ndcg_at_10},
+              {"recall@10", m.recall_at_10},
+              {"recall@100", m.recall_at_100},
+              {"mrr@10", m.mrr_at_10}};
+  if (as_json) {
+    std::cout << out.dump(1) << "\n";
+  } else {
+    std::printf(
+        "%s (%s, %lld queries, mode %s)\n  nDCG@10     %.4f\n  Recall@10   %.4f\n  "
+        "Recall@100  %.4f\n  MRR@10      %.4f\n",
+        dir.c_str(), split.c_str(), static_cast<long long>(m.queries),
+        out["mode"].get<std::string>().c_str(), m.ndcg_at_10, m.recall_at_10, m.recall_at_100,
+        m.mrr_at_10);
+  }
+  return ok_status();
+}
+
+}  // namespace quire::api

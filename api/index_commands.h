@@ -1,0 +1,20 @@
+// The index commands: `quire index`, `quire search`, `quire docs`, `quire eval beir`.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "engine/core/status.h"
+
+namespace quire::api {
+
+Status run_index_command(std::span<const std::string> args);
+Status run_search_command(std::span<const std::string> args);
+Status run_docs_command(std::span<const std::string> args);
+Status run_eval_command(std::span<const std::string> args);
+
+// The index directory when --db is not given: $QUIRE_DB, else $XDG_DATA_HOME/quire, else
+// ~/.local/share/quire.
+std::string default_db_dir();
+
+}  // namespace quire::api

@@ -1,0 +1,79 @@
+// The FAISS adapter: an IndexIDMap2 (ids = chunk rowids) over an exact inner-product index
+// (IndexFlatIP) or an HNSW graph (IndexHNSWFlat, METRIC_INNER_PRODUCT, M = 32).
+//
+// File format: the bytes of faiss::write_index, then a 24-byte footer: the magic "QVECSUM1",
+// the number of FAISS bytes and a 64-bit checksum of them (both little-endian u64). load()
+// verifies the footer before FAISS parses anything, so truncation and bit rot are reported as
+// kDataLoss instead of loading wrong vectors; FAISS itself ignores the trailing footer.
+//
+// Every FAISS call is wrapped: faiss::FaissException and std::bad_alloc never leave this file;
+// they come back as a Status (kInternal, kResourceExhausted, or kDataLoss for an unreadable
+// file). HNSW cannot remove vectors: remove() answers kUnimplemented and the owner rebuilds.
+//
+// Thread-safety: searches may run concurrently with each other, not with add/remove/save.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/status.h"
+#include "index/store.h"
+
+namespace faiss {
+struct Index;
+template <typename IndexT>
+struct IndexIDMap2Template;
+using IndexIDMap2 = IndexIDMap2Template<Index>;
+}  // namespace faiss
+
+namespace quire::index {
+
+// HNSW parameters: graph degree, and the breadth of the candidate lists when building and
+// searching (FAISS's defaults, 40 and 16, lose recall at the k used by retrieval).
+inline constexpr int kHnswM = 32;
+inline constexpr int kHnswEfConstruction = 80;
+inline constexpr int kHnswEfSearch = 64;
+
+const char* vector_index_kind_name(VectorIndexKind kind);  // "flat", "hnsw"
+
+class VectorIndex {
+ public:
+  // An empty index of `dim`-dimensional vectors.
+  static Result<std::unique_ptr<VectorIndex>> create(VectorIndexKind kind, int64_t dim);
+  // Reads a file written by save(). kDataLoss when it is truncated or damaged (footer or
+  // checksum), unreadable by FAISS, or not an index this adapter writes (IndexIDMap2 over
+  // IndexFlatIP or inner-product IndexHNSWFlat).
+  static Result<std::unique_ptr<VectorIndex>> load(const std::string& path);
+
+  ~VectorIndex();
+  VectorIndex(const VectorIndex&) = delete;
+  VectorIndex& operator=(const VectorIndex&) = delete;
+
+  VectorIndexKind kind() const { return kind_; }
+  int64_t dim() const { return dim_; }
+  int64_t size() const;  // vectors held
+  bool supports_remove() const { return kind_ == VectorIndexKind::kFlat; }
+
+  // Adds ids.size() vectors, row-major in `vectors` (ids.size() * dim floats).
+  Status add(const std::vector<int64_t>& ids, const std::vector<float>& vectors);
+  // Removes the vectors with these ids (absent ids are ignored); returns how many were removed.
+  Result<int64_t> remove(const std::vector<int64_t>& ids);
+  // The k best by inner product, best first; fewer when the index holds fewer.
+  Result<std::vector<SearchHit>> search(const float* query, int64_t k) const;
+  // The ids held, in insertion order.
+  std::vector<int64_t> ids() const;
+
+  // Writes the index and its footer to `path` and fsyncs it (the caller renames it into place).
+  Status save(const std::string& path) const;
+
+ private:
+  VectorIndex(VectorIndexKind kind, int64_t dim, std::unique_ptr<faiss::IndexIDMap2> index);
+
+  VectorIndexKind kind_;
+  int64_t dim_;
+  std::unique_ptr<faiss::IndexIDMap2> index_;
+};
+
+}  // namespace quire::index

@@ -1,0 +1,361 @@
+#include "ingest/chunker.h"
+
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace quire::ingest {
+namespace {
+
+bool is_space(char c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+bool is_ascii_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool is_word_byte(char c) {
+  return is_ascii_alnum(c) || static_cast<unsigned char>(c) >= 0x80;
+}
+
+// A piece of the document that chunks are made of: a sentence, or a word-aligned part of a
+// sentence longer than the target. [start, end) never begins or ends with a space.
+struct Unit {
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t tokens = 0;            // count_tokens(text) minus the counter's fixed cost
+  bool paragraph_start = false;  // first unit of a paragraph (or page)
+};
+
+// Words before a '.' that do not end a sentence. "no" only counts before a number (No. 5).
+const std::set<std::string, std::less<>>& abbreviations() {
+  static const std::set<std::string, std::less<>> kAbbreviations = {
+      "al", "approx", "ca",  "cf",   "ch",   "chap", "cor",  "def",  "dept", "dr",
+      "ed", "eds",    "eq",  "eqs",  "fig",  "figs", "jr",   "lem",  "mr",   "mrs",
+      "ms", "prof",   "pp",  "prop", "ref",  "refs", "resp", "rev",  "sec",  "secs",
+      "sr", "st",     "tab", "thm",  "univ", "viz",  "vol",  "vols", "vs",   "no"};
+  return kAbbreviations;
+}
+
+// Whether the '.' at `dot` follows an abbreviation or an initial ("Fig.", "e.g.", "J.").
+bool ends_in_abbreviation(std::string_view text, size_t paragraph_start, size_t dot,
+                          size_t next_start) {
+  size_t begin = dot;
+  while (begin > paragraph_start && !is_space(text[begin - 1])) --begin;
+  std::string_view word = text.substr(begin, dot - begin);
+  while (!word.empty() && (word.front() == '(' || word.front() == '"' || word.front() == '\'' ||
+                           word.front() == '[')) {
+    word.remove_prefix(1);
+  }
+  if (word.empty()) return false;
+  if (word.size() == 1 &&
+      ((word[0] >= 'a' && word[0] <= 'z') || (word[0] >= 'A' && word[0] <= 'Z'))) {
+    return true;  // an initial: "J. Smith"
+  }
+  if (word.find('.') != std::string_view::npos) {
+    // "e.g", "i.e", "U.S": every dot-separated part one or two letters.
+    size_t part = 0;
+    for (char c : word) {
+      if (c == '.') {
+        if (part == 0 || part > 2) return false;
+        part = 0;
+      } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+        ++part;
+      } else {
+        return false;
+      }
+    }
+    return part >= 1 && part <= 2;
+  }
+  std::string lower;
+  for (char c : word) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
+    lower.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  if (lower == "no")
+    return next_start < text.size() && text[next_start] >= '0' && text[next_start] <= '9';
+  return abbreviations().contains(lower);
+}
+
+// Whether a sentence may start at `pos`: an uppercase letter, a digit, a quote or a bracket.
+bool can_start_sentence(std::string_view text, size_t pos) {
+  const char c = text[pos];
+  if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  if (c == '"' || c == '\'' || c == '(' || c == '[') return true;
+  if (static_cast<unsigned char>(c) < 0x80) return false;
+  utf8proc_int32_t cp = 0;
+  if (utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(&text[pos]),
+                       static_cast<utf8proc_ssize_t>(text.size() - pos), &cp) <= 0) {
+    return false;
+  }
+  if (cp == 0x201C || cp == 0x2018 || cp == 0x00AB) return true;  // “ ‘ «
+  const utf8proc_category_t category = utf8proc_category(cp);
+  return category == UTF8PROC_CATEGORY_LU || category == UTF8PROC_CATEGORY_LT;
+}
+
+// Bytes of a closing quote or bracket at `pos` (after a sentence's final mark), else 0.
+size_t closing_mark_bytes(std::string_view text, size_t pos) {
+  const char c = text[pos];
+  if (c == '"' || c == '\'' || c == ')' || c == ']') return 1;
+  const std::string_view rest = text.substr(pos);
+  if (rest.starts_with("\xE2\x80\x9D") || rest.starts_with("\xE2\x80\x99")) return 3;  // ” ’
+  if (rest.starts_with("\xC2\xBB")) return 2;                                          // »
+  return 0;
+}
+
+// Sentences of the paragraph [begin, end) of `text` (no leading or trailing spaces), appended as
+// [start, end) pairs.
+void split_sentences(std::string_view text, size_t begin, size_t end,
+                     std::vector<std::pair<size_t, size_t>>& out) {
+  size_t sentence_start = begin;
+  for (size_t i = begin; i < end; ++i) {
+    const char c = text[i];
+    if (c != '.' && c != '!' && c != '?') continue;
+    size_t j = i + 1;
+    while (j < end) {
+      const size_t n = closing_mark_bytes(text, j);
+      if (n == 0) break;
+      j += n;
+    }
+    if (j >= end || !is_space(text[j])) continue;
+    size_t next = j;
+    while (next < end && is_space(text[next])) ++next;
+    if (next >= end || !can_start_sentence(text, next)) continue;
+    if (c == '.' && ends_in_abbreviation(text, begin, i, next)) continue;
+    out.emplace_back(sentence_start, j);
+    sentence_start = next;
+    i = next - 1;
+  }
+  if (sentence_start < end) out.emplace_back(sentence_start, end);
+}
+
+class Chunker {
+ public:
+  Chunker(std::string_view text, const ChunkerOptions& options, const TokenCounter& count)
+      : text_(text), count_(count) {
+    target_ = std::max<int64_t>(1, options.target_tokens);
+    overlap_ = std::clamp<int64_t>(options.overlap_tokens, 0, target_ - 1);
+    fixed_cost_ = std::max<int64_t>(0, count_(std::string_view()));
+    budget_ = std::max<int64_t>(1, target_ - fixed_cost_);
+  }
+
+  // Chunks as [first unit, last unit] ranges over units().
+  std::vector<std::pair<size_t, size_t>> run() {
+    build_units();
+    std::vector<std::pair<size_t, size_t>> chunks;
+    size_t next = 0;  // first unit not yet in any chunk
+    while (next < units_.size()) {
+      size_t first = next;
+      int64_t sum = 0;
+      if (!chunks.empty() && overlap_ > 0) {
+        // Trailing whole units of the previous chunk, up to overlap_ tokens; never its first
+        // unit, so that every chunk moves forward.
+        const auto [prev_first, prev_last] = chunks.back();
+        for (size_t j = prev_last; j > prev_first; --j) {
+          if (sum + units_[j].tokens > overlap_) break;
+          sum += units_[j].tokens;
+          first = j;
+        }
+      }
+      // The next unit must fit: drop overlap from the front until it does.
+      while (first < next && sum + units_[next].tokens > budget_) sum -= units_[first++].tokens;
+      size_t end = next + 1;
+      sum += units_[next].tokens;
+      while (end < units_.size() && sum + units_[end].tokens <= budget_)
+        sum += units_[end++].tokens;
+      // Prefer to end at a paragraph boundary when one leaves the chunk at least half full.
+      if (end < units_.size() && !units_[end].paragraph_start) {
+        int64_t prefix = 0;
+        size_t best = 0;
+        for (size_t j = first; j < end; ++j) {
+          if (j > next && units_[j].paragraph_start && prefix * 2 >= budget_) best = j;
+          prefix += units_[j].tokens;
+        }
+        if (best != 0) end = best;
+      }
+      // Summed pieces can undercount the whole (a tokenizer merges across pieces): measure the
+      // chunk and shrink it while it is over the target and more than one unit long.
+      for (;;) {
+        const int64_t measured = count_(span(first, end - 1));
+        if (measured <= target_ || (end - first) == 1) break;
+        if (end - 1 > next) {
+          --end;
+        } else {
+          ++first;  // only overlap is left to give up
+        }
+      }
+      chunks.emplace_back(first, end - 1);
+      next = end;
+    }
+    return chunks;
+  }
+
+  std::string_view span(size_t first, size_t last) const {
+    return text_.substr(static_cast<size_t>(units_[first].start),
+                        static_cast<size_t>(units_[last].end - units_[first].start));
+  }
+  const std::vector<Unit>& units() const { return units_; }
+
+ private:
+  int64_t measure(size_t start, size_t end) const {
+    return std::max<int64_t>(0, count_(text_.substr(start, end - start)) - fixed_cost_);
+  }
+
+  void build_units() {
+    std::vector<std::pair<size_t, size_t>> sentences;
+    size_t pos = 0;
+    while (pos < text_.size()) {
+      while (pos < text_.size() && is_space(text_[pos])) ++pos;
+      if (pos >= text_.size()) break;
+      // A paragraph ends at a blank line: a whitespace run holding two or more newlines.
+      size_t end = pos;
+      size_t content_end = pos;
+      while (end < text_.size()) {
+        if (!is_space(text_[end])) {
+          content_end = ++end;
+          continue;
+        }
+        size_t run = end;
+        int newlines = 0;
+        while (run < text_.size() && is_space(text_[run])) newlines += text_[run++] == '\n';
+        if (newlines >= 2 || run >= text_.size()) break;
+        end = run;
+      }
+      sentences.clear();
+      split_sentences(text_, pos, content_end, sentences);
+      bool paragraph_start = true;
+      for (const auto& [s, e] : sentences) {
+        add_sentence(s, e, paragraph_start);
+        paragraph_start = false;
+      }
+      pos = content_end;
+    }
+  }
+
+  void add_sentence(size_t start, size_t end, bool paragraph_start) {
+    const int64_t tokens = measure(start, end);
+    if (tokens <= budget_) {
+      units_.push_back(
+          {static_cast<int64_t>(start), static_cast<int64_t>(end), tokens, paragraph_start});
+      return;
+    }
+    // Longer than a chunk: word-aligned pieces, each the longest run of words that measures at
+    // most budget_ (found by doubling then bisecting, so a piece costs O(log words) counts); a
+    // single word longer than the budget is a piece of its own.
+    std::vector<std::pair<size_t, size_t>> words;
+    for (size_t pos = start; pos < end;) {
+      size_t word_end = pos;
+      while (word_end < end && !is_space(text_[word_end])) ++word_end;
+      words.emplace_back(pos, word_end);
+      pos = word_end;
+      while (pos < end && is_space(text_[pos])) ++pos;
+    }
+    const size_t n = words.size();
+    size_t w = 0;
+    while (w < n) {
+      auto fits = [&](size_t k) {
+        return measure(words[w].first, words[w + k - 1].second) <= budget_;
+      };
+      size_t lo = 1;  // taken even when it does not fit: one word is never split
+      size_t hi = 2;  // first size known not to fit, or past the end
+      while (w + hi <= n && fits(hi)) {
+        lo = hi;
+        hi *= 2;
+      }
+      hi = std::min(hi, n - w + 1);
+      while (hi - lo > 1) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (fits(mid)) {
+          lo = mid;
+        } else {
+          hi = mid;
+        }
+      }
+      const size_t piece_start = words[w].first;
+      const size_t piece_end = words[w + lo - 1].second;
+      units_.push_back({static_cast<int64_t>(piece_start), static_cast<int64_t>(piece_end),
+                        measure(piece_start, piece_end), paragraph_start});
+      paragraph_start = false;
+      w += lo;
+    }
+  }
+
+  std::string_view text_;
+  const TokenCounter& count_;
+  int64_t target_ = 0;
+  int64_t overlap_ = 0;
+  int64_t fixed_cost_ = 0;
+  int64_t budget_ = 0;
+  std::vector<Unit> units_;
+};
+
+}  // namespace
+
+int64_t estimate_tokens(std::string_view text) {
+  int64_t words = 0;
+  int64_t punctuation = 0;
+  bool in_word = false;
+  for (char c : text) {
+    if (is_word_byte(c)) {
+      if (!in_word) ++words;
+      in_word = true;
+    } else {
+      in_word = false;
+      if (!is_space(c)) ++punctuation;
+    }
+  }
+  return (words * 13 + 9) / 10 + punctuation;
+}
+
+std::string document_text(const std::vector<Page>& pages) {
+  size_t total = 0;
+  for (const Page& page : pages) total += page.text.size() + 2;
+  std::string text;
+  text.reserve(total);
+  for (size_t i = 0; i < pages.size(); ++i) {
+    if (i > 0) text += "\n\n";
+    text += pages[i].text;
+  }
+  return text;
+}
+
+std::vector<Chunk> chunk_pages(const std::vector<Page>& pages, const ChunkerOptions& options,
+                               const TokenCounter& count_tokens) {
+  const std::string text = document_text(pages);
+  std::vector<int64_t> page_starts;  // offset of each page's text in `text`
+  page_starts.reserve(pages.size());
+  int64_t offset = 0;
+  for (const Page& page : pages) {
+    page_starts.push_back(offset);
+    offset += static_cast<int64_t>(page.text.size()) + 2;
+  }
+  auto page_at = [&](int64_t position) -> int64_t {
+    const auto it = std::upper_bound(page_starts.begin(), page_starts.end(), position);
+    return pages[static_cast<size_t>(it - page_starts.begin()) - 1].number;
+  };
+
+  const TokenCounter estimate = [](std::string_view s) { return estimate_tokens(s); };
+  const TokenCounter& count = count_tokens ? count_tokens : estimate;
+  Chunker chunker(text, options, count);
+  const std::vector<std::pair<size_t, size_t>> ranges = chunker.run();
+
+  std::vector<Chunk> chunks;
+  chunks.reserve(ranges.size());
+  for (const auto& [first, last] : ranges) {
+    Chunk chunk;
+    chunk.ord = static_cast<int64_t>(chunks.size());
+    chunk.char_start = chunker.units()[first].start;
+    chunk.char_end = chunker.units()[last].end;
+    chunk.text = std::string(chunker.span(first, last));
+    chunk.n_tokens = count(chunk.text);
+    chunk.page_start = page_at(chunk.char_start);
+    chunk.page_end = page_at(chunk.char_end - 1);
+    chunks.push_back(std::move(chunk));
+  }
+  return chunks;
+}
+
+}  // namespace quire::ingest

@@ -1,0 +1,45 @@
+// Retrieval evaluation on BEIR-style data: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/core/status.h"
+
+namespace quire::retrieve {
+
+struct BeirDocument {
+  std::string id, title, text;
+};
+struct BeirQuery {
+  std::string id, text;
+};
+// qrels[query id][doc id] = graded relevance (> 0 is relevant).
+using Qrels = std::map<std::string, std::map<std::string, int>>;
+
+Result<std::vector<BeirDocument>> load_beir_corpus(const std::string& dir);
+Result<std::vector<BeirQuery>> load_beir_queries(const std::string& dir);
+Result<Qrels> load_beir_qrels(const std::string& dir, const std::string& split);
+
+struct RetrievalMetrics {
+  int64_t queries = 0;  // judged queries evaluated
+  double ndcg_at_10 = 0;
+  double recall_at_10 = 0;
+  double recall_at_100 = 0;
+  double mrr_at_10 = 0;
+};
+
+// Accumulates per-query metrics; `ranked` is the system's ranking of document ids (best first,
+// duplicates ignored). nDCG uses graded gains with log2 discounts (as BEIR's pytrec_eval).
+class MetricsAccumulator {
+ public:
+  void add(const std::map<std::string, int>& relevant, const std::vector<std::string>& ranked);
+  RetrievalMetrics result() const;
+
+ private:
+  RetrievalMetrics sum_;
+};
+
+}  // namespace quire::retrieve
