@@ -7,6 +7,13 @@ scripts/build.sh >/dev/null
 case "${1:-all}" in
   machine) shift; build/bench/bench_machine "$@" ;;
   kernels) shift; build/bench/bench_kernels "$@" ;;
-  all) build/bench/bench_machine; build/bench/bench_kernels --threads 2 ;;
-  *) echo "usage: scripts/bench.sh [machine|kernels|all] [args]" >&2; exit 2 ;;
+  embed) shift; build/bench/bench_embed "$@" ;;
+  ingest) shift; build/bench/bench_ingest "$@" ;;
+  all)
+    build/bench/bench_machine
+    build/bench/bench_kernels --threads 2
+    build/bench/bench_embed --threads 2
+    build/bench/bench_ingest --threads 2
+    ;;
+  *) echo "usage: scripts/bench.sh [machine|kernels|embed|ingest|all] [args]" >&2; exit 2 ;;
 esac

@@ -10,26 +10,26 @@ scripts/install-deps.sh
 scripts/build.sh
 
 quire=build/quire
+index_args=()
+[ -n "${EMBED_MODEL:-}" ] && index_args+=(--embed-model "$EMBED_MODEL")
+[ -n "${QUIRE_DB:-}" ] && index_args+=(--db "$QUIRE_DB")
+"$quire" index "$docs" "${index_args[@]}"
+
 if "$quire" help | grep -q '^  serve'; then
-  index_args=()
-  [ -n "${EMBED_MODEL:-}" ] && index_args+=(--embed-model "$EMBED_MODEL")
-  "$quire" index "$docs" "${index_args[@]}"
   serve_args=(--port "${PORT:-8080}")
   [ -n "${LLM:-}" ] && serve_args+=(--llm "$LLM")
   exec "$quire" serve "${serve_args[@]}"
 fi
 
-# Indexing and the HTTP server are not built yet: show what the engine can already do.
-echo "serve.sh: 'quire index' and 'quire serve' are not built yet; would index '$docs'."
-model="${MODEL:-}"
+# The HTTP server is not built yet: say how to query the index, and show a model.
+echo "serve.sh: indexed '$docs'; the HTTP server is not built yet. Query with:"
+echo "  build/quire search \"your question\"${QUIRE_DB:+ --db $QUIRE_DB}"
+model="${MODEL:-${EMBED_MODEL:-}}"
 if [ -z "$model" ]; then
   shared="${QUIRE_SHARED_DIR:-../shared}"
   for candidate in "$shared"/conformance/models/llama-tiny-q4_k_m.gguf "$shared"/conformance/models/*.gguf; do
     if [ -f "$candidate" ]; then model="$candidate"; break; fi
   done
 fi
-if [ -z "$model" ]; then
-  echo "serve.sh: no model to inspect; run with MODEL=/path/to/model.gguf" >&2
-  exit 0
-fi
-exec "$quire" models inspect "$model"
+[ -n "$model" ] && exec "$quire" models inspect "$model"
+exit 0

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <random>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -37,13 +37,12 @@ struct Summary {
 
 Summary parse_summary(const std::string& err) {
   Summary s;
-  std::smatch m;
-  static const std::regex re("indexed (\\d+), unchanged (\\d+), removed (\\d+), failed (\\d+)");
-  if (std::regex_search(err, m, re)) {
-    s.indexed = std::stoll(m[1]);
-    s.unchanged = std::stoll(m[2]);
-    s.removed = std::stoll(m[3]);
-    s.failed = std::stoll(m[4]);
+  const size_t at = err.rfind("indexed ");
+  if (at == std::string::npos) return s;
+  long long indexed, unchanged, removed, failed;
+  if (std::sscanf(err.c_str() + at, "indexed %lld, unchanged %lld, removed %lld, failed %lld",
+                  &indexed, &unchanged, &removed, &failed) == 4) {
+    s = Summary{indexed, unchanged, removed, failed};
   }
   return s;
 }
