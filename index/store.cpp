@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "engine/core/crash_point.h"
 #include "engine/core/log.h"
 #include "index/migrations.h"
 #include "index/sqlite_db.h"
@@ -837,6 +838,7 @@ class StoreImpl final : public Store {
         fs::remove(temp, ec);
         return status;
       }
+      crash_point("vectors-saved");  // tests: killed between the temporary file and the rename
       if (::rename(temp.c_str(), path.c_str()) != 0) {
         Status rename_status = errno_error(errno, "renaming '" + temp + "' to '" + path + "'");
         std::error_code ec;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "engine/core/crash_point.h"
 #include "engine/core/mmap_file.h"
 #include "engine/core/timer.h"
 #include "engine/runtime/fingerprint.h"
@@ -224,6 +225,7 @@ Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* e
         vectors = std::move(embedded).value();
         summary.stages.embed += t.elapsed_s();
       }
+      crash_point("before-put");  // tests: killed after embedding, before the commit
       Timer t;
       record.status = "indexed";
       record.error.clear();
@@ -233,6 +235,7 @@ Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* e
         status = id.status().with_context("storing '" + record.path + "'");
         break;
       }
+      crash_point("after-put");  // tests: committed but not yet reported
       ++summary.indexed;
       summary.pages += record.pages;
       summary.chunks += static_cast<int64_t>(chunks.size());
