@@ -140,15 +140,15 @@ Status BertModel::forward(std::span<const std::vector<TokenId>> sequences, std::
 
   const int64_t head_dim = e / hp_.n_head;
   for (const Layer& l : layers_) {
-    matmul(l.q, s.x.data(), n, s.q.data(), pool, s.matmul, path);
-    matmul(l.k, s.x.data(), n, s.k.data(), pool, s.matmul, path);
-    matmul(l.v, s.x.data(), n, s.v.data(), pool, s.matmul, path);
+    matmul(l.q, s.x.data(), n, s.q.data(), pool, s.matmul, path, kernels(), offsets);
+    matmul(l.k, s.x.data(), n, s.k.data(), pool, s.matmul, path, kernels(), offsets);
+    matmul(l.v, s.x.data(), n, s.v.data(), pool, s.matmul, path, kernels(), offsets);
     add_bias(s.q.data(), l.bq, n);
     add_bias(s.k.data(), l.bk, n);
     add_bias(s.v.data(), l.bv, n);
     ops::attention_bidirectional(s.q.data(), s.k.data(), s.v.data(), s.attn.data(), e, offsets,
                                  hp_.n_head, head_dim, pool, s.attention);
-    matmul(l.o, s.attn.data(), n, s.tmp.data(), pool, s.matmul, path);
+    matmul(l.o, s.attn.data(), n, s.tmp.data(), pool, s.matmul, path, kernels(), offsets);
     add_bias(s.tmp.data(), l.bo, n);
     // x = LN(attn_out + x)
     pool.parallel_for(static_cast<size_t>(n), 16, [&](size_t b, size_t end, int) {
@@ -158,7 +158,7 @@ Status BertModel::forward(std::span<const std::vector<TokenId>> sequences, std::
         ops::layernorm(row, l.attn_norm_w.data(), l.attn_norm_b.data(), row, e, hp_.norm_eps);
       }
     });
-    matmul(l.up, s.x.data(), n, s.ffn.data(), pool, s.matmul, path);
+    matmul(l.up, s.x.data(), n, s.ffn.data(), pool, s.matmul, path, kernels(), offsets);
     pool.parallel_for(static_cast<size_t>(n), 16, [&](size_t b, size_t end, int) {
       for (size_t t = b; t < end; ++t) {
         float* row = s.ffn.data() + t * f;
@@ -166,7 +166,7 @@ Status BertModel::forward(std::span<const std::vector<TokenId>> sequences, std::
         ops::gelu_ggml(row, row, f);
       }
     });
-    matmul(l.down, s.ffn.data(), n, s.tmp.data(), pool, s.matmul, path);
+    matmul(l.down, s.ffn.data(), n, s.tmp.data(), pool, s.matmul, path, kernels(), offsets);
     add_bias(s.tmp.data(), l.b_down, n);
     // x = LN(ffn_out + x)
     pool.parallel_for(static_cast<size_t>(n), 16, [&](size_t b, size_t end, int) {

@@ -75,7 +75,10 @@ void matmul_quantized(const WeightMatrix& w, const float* x, int64_t n_tokens, f
 }
 
 void matmul_blas(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
-                 ThreadPool& pool, MatmulScratch& scratch, const TypeKernels& k) {
+                 ThreadPool& pool, MatmulScratch& scratch, const TypeKernels& k,
+                 std::span<const int64_t> token_groups) {
+  const int64_t whole[2] = {0, n_tokens};
+  if (token_groups.size() < 2) token_groups = whole;
   use_single_threaded_blas();
   const int64_t n_in = w.n_in, n_out = w.n_out;
   const bool is_f32 = w.type == GgmlType::F32;
@@ -96,10 +99,15 @@ void matmul_blas(const WeightMatrix& w, const float* x, int64_t n_tokens, float*
         for (int64_t r = 0; r < rows; ++r) k.dequantize(w.row(r0 + r), dst + r * n_in, n_in);
         wf = dst;
       }
-      // Y[:, r0:r0+rows] = X (n_tokens x n_in) * Wtile^T (n_in x rows)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n_tokens),
-                  static_cast<int>(rows), static_cast<int>(n_in), 1.0f, x, static_cast<int>(n_in),
-                  wf, static_cast<int>(n_in), 0.0f, y + r0, static_cast<int>(n_out));
+      // Y[g, r0:r0+rows] = X[g] (tokens of group g x n_in) * Wtile^T (n_in x rows), per group.
+      for (size_t g = 0; g + 1 < token_groups.size(); ++g) {
+        const int64_t t0 = token_groups[g], m = token_groups[g + 1] - t0;
+        if (m <= 0) continue;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m),
+                    static_cast<int>(rows), static_cast<int>(n_in), 1.0f, x + t0 * n_in,
+                    static_cast<int>(n_in), wf, static_cast<int>(n_in), 0.0f, y + t0 * n_out + r0,
+                    static_cast<int>(n_out));
+      }
     }
   });
 }
@@ -133,13 +141,14 @@ MatmulPath choose_matmul_path(GgmlType type, int64_t n_tokens) {
 }
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-            MatmulScratch& scratch, MatmulPath path, const KernelSet& ks) {
+            MatmulScratch& scratch, MatmulPath path, const KernelSet& ks,
+            std::span<const int64_t> token_groups) {
   if (n_tokens <= 0 || w.n_out <= 0) return;
   const TypeKernels* k = ks.find(w.type);
   if (k == nullptr) std::abort();  // the loader refuses types without kernels
   if (path == MatmulPath::kAuto) path = choose_matmul_path(w.type, n_tokens);
   if (path == MatmulPath::kBlas) {
-    matmul_blas(w, x, n_tokens, y, pool, scratch, *k);
+    matmul_blas(w, x, n_tokens, y, pool, scratch, *k, token_groups);
   } else {
     matmul_quantized(w, x, n_tokens, y, pool, scratch, *k);
   }

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "engine/core/thread_pool.h"
@@ -50,8 +51,12 @@ MatmulPath choose_matmul_path(GgmlType type, int64_t n_tokens);
 // y[t * n_out + o] = dot(row o of w, x + t * n_in) for t < n_tokens, o < n_out.
 // The type must have kernels in `ks`; n_in must be a multiple of its block size (checked by the
 // model loader). Results do not depend on the pool size.
+// `token_groups` (optional): offsets 0 = g_0 < g_1 < ... = n_tokens splitting the tokens into
+// independent groups (the sequences of a packed batch). The BLAS path then runs one sgemm per
+// group, so a group's results are bit-identical to computing it alone; the quantized path is
+// per token and needs nothing.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, MatmulPath path = MatmulPath::kAuto,
-            const KernelSet& ks = kernels());
+            const KernelSet& ks = kernels(), std::span<const int64_t> token_groups = {});
 
 }  // namespace quire::engine

@@ -3,6 +3,7 @@
 #include "engine/runtime/embedder.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -88,6 +89,7 @@ TEST(EmbedderTest, BatchOfFiftyEqualsEachAlone) {
       }
     }
     EXPECT_LE(worst, 1e-5) << variant;
+    std::printf("  bert-tiny-%s: batch of 50 vs alone, max abs difference %.3g\n", variant, worst);
   }
 }
 
