@@ -77,9 +77,21 @@ float reduce(__m256 acc[kAcc]) {
 
 }  // namespace
 
-void vec_dot_f32_f32(int64_t n, float* s, const void* w, const void* a) {
-  const auto* x = static_cast<const float*>(w);
-  const auto* y = static_cast<const float*>(a);
+namespace {
+
+inline __m256 load_f32x8(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+inline float f32_scalar(float x) {
+  return x;
+}
+inline float f16_scalar(uint16_t h) {
+  return _cvtsh_ss(h);
+}
+
+// Dot product of two rows of T, 8 lanes per load, kAcc independent FMA chains.
+template <typename T, __m256 (*Load8)(const T*), float (*Scalar)(T)>
+float dot_rows(const T* x, const T* y, int64_t n) {
   __m256 acc[kAcc];
 #pragma GCC unroll 8
   for (__m256& v : acc) v = _mm256_setzero_ps();
@@ -87,35 +99,25 @@ void vec_dot_f32_f32(int64_t n, float* s, const void* w, const void* a) {
   for (; i + 8 * kAcc <= n; i += 8 * kAcc) {
 #pragma GCC unroll 8
     for (int k = 0; k < kAcc; ++k) {
-      acc[k] =
-          _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), acc[k]);
+      acc[k] = _mm256_fmadd_ps(Load8(x + i + 8 * k), Load8(y + i + 8 * k), acc[k]);
     }
   }
-  for (; i + 8 <= n; i += 8) {
-    acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc[0]);
-  }
+  for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(Load8(x + i), Load8(y + i), acc[0]);
   float sum = reduce(acc);
-  for (; i < n; ++i) sum += x[i] * y[i];
-  *s = sum;
+  for (; i < n; ++i) sum += Scalar(x[i]) * Scalar(y[i]);
+  return sum;
+}
+
+}  // namespace
+
+void vec_dot_f32_f32(int64_t n, float* s, const void* w, const void* a) {
+  *s = dot_rows<float, load_f32x8, f32_scalar>(static_cast<const float*>(w),
+                                               static_cast<const float*>(a), n);
 }
 
 void vec_dot_f16_f16(int64_t n, float* s, const void* w, const void* a) {
-  const auto* x = static_cast<const uint16_t*>(w);
-  const auto* y = static_cast<const uint16_t*>(a);
-  __m256 acc[kAcc];
-#pragma GCC unroll 8
-  for (__m256& v : acc) v = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 * kAcc <= n; i += 8 * kAcc) {
-#pragma GCC unroll 8
-    for (int k = 0; k < kAcc; ++k) {
-      acc[k] = _mm256_fmadd_ps(load_f16x8(x + i + 8 * k), load_f16x8(y + i + 8 * k), acc[k]);
-    }
-  }
-  for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(load_f16x8(x + i), load_f16x8(y + i), acc[0]);
-  float sum = reduce(acc);
-  for (; i < n; ++i) sum += _cvtsh_ss(x[i]) * _cvtsh_ss(y[i]);
-  *s = sum;
+  *s = dot_rows<uint16_t, load_f16x8, f16_scalar>(static_cast<const uint16_t*>(w),
+                                                  static_cast<const uint16_t*>(a), n);
 }
 
 void vec_dot_bf16_bf16(int64_t n, float* s, const void* w, const void* a) {
