@@ -5,6 +5,9 @@
 #include <limits>
 #include <utility>
 
+#include "engine/tokenizer/bpe.h"
+#include "engine/tokenizer/pretokenize.h"
+#include "engine/tokenizer/spm.h"
 #include "engine/tokenizer/wordpiece.h"
 
 namespace quire::engine {
@@ -240,6 +243,14 @@ Result<Vocab> Vocab::from_gguf(const gguf::GgufFile& file) {
   vocab.add_eos = defaults.add_eos;
   vocab.add_space_prefix = defaults.add_space_prefix;
   vocab.clean_spaces = defaults.clean_spaces;
+  // llama.cpp's BPE defaults also depend on tokenizer.ggml.pre (an unknown value is left for
+  // the BPE tokenizer to reject).
+  if (vocab.model == "gpt2") {
+    if (Result<PreTokenizerSpec> pre = find_pre_tokenizer(vocab.pre); pre.ok()) {
+      vocab.clean_spaces = pre->clean_spaces;
+      vocab.add_bos = pre->add_bos;
+    }
+  }
   for (const SpecialIdKey& special : kSpecialIdKeys) {
     TokenId& id = vocab.*special.field;
     // A default the (possibly truncated) vocabulary does not reach means "none".
@@ -352,8 +363,8 @@ struct TokenizerEntry {
 };
 constexpr TokenizerEntry kTokenizers[] = {
     {"bert", "WordPiece", &WordPieceTokenizer::create},
-    {"llama", "SentencePiece", nullptr},
-    {"gpt2", "byte-level BPE", nullptr},
+    {"llama", "SentencePiece", &SpmTokenizer::create},
+    {"gpt2", "byte-level BPE", &BpeTokenizer::create},
 };
 
 std::string implemented_models() {
