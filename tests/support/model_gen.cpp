@@ -1,10 +1,16 @@
 #include "tests/support/model_gen.h"
 
 #include <cmath>
+#include <cstring>
+#include <memory>
+#include <numbers>
+#include <optional>
 #include <random>
 
+#include "engine/core/thread_pool.h"
 #include "engine/gguf/gguf_writer.h"
 #include "engine/quant/quant_traits.h"
+#include "engine/quant/quantize_model.h"
 
 namespace quire::test {
 
@@ -95,6 +101,290 @@ Status write_random_bert(const std::string& path, const BertShape& shape,
     QUIRE_RETURN_IF_ERROR(add(b + "layer_output_norm.bias", {e}, 0.05f, 0, GgmlType::F32));
   }
   return w.write_file(path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoders
+
+DecoderShape qwen25_05b_shape(const std::string& ftype) {
+  DecoderShape s;
+  s.arch = "qwen2";
+  s.name = "random-qwen2.5-0.5b";
+  s.n_embd = 896;
+  s.n_layer = 24;
+  s.n_head = 14;
+  s.n_head_kv = 2;
+  s.n_ff = 4864;
+  s.n_ctx = 32768;
+  s.rope_base = 1000000.0f;
+  s.rms_eps = 1e-6f;
+  s.tied_embeddings = true;
+  s.ftype = ftype;
+  return s;
+}
+
+DecoderShape tinyllama_shape(const std::string& ftype) {
+  DecoderShape s;
+  s.arch = "llama";
+  s.name = "random-tinyllama-1.1b";
+  s.n_embd = 2048;
+  s.n_layer = 22;
+  s.n_head = 32;
+  s.n_head_kv = 4;
+  s.n_ff = 5632;
+  s.n_ctx = 2048;
+  s.rope_base = 10000.0f;
+  s.rms_eps = 1e-5f;
+  s.tied_embeddings = false;
+  s.ftype = ftype;
+  return s;
+}
+
+DecoderShape tiny_decoder_shape(const std::string& arch) {
+  DecoderShape s;
+  s.arch = arch;
+  s.name = "random-tiny-" + arch;
+  s.n_embd = 128;
+  s.n_layer = 2;
+  s.n_head = 4;
+  s.n_head_kv = 2;
+  s.n_ff = 256;
+  s.n_ctx = 512;
+  if (arch == "qwen2" || arch == "qwen3") {
+    s.rope_base = 1000000.0f;
+    s.rms_eps = 1e-6f;
+    s.tied_embeddings = true;
+  }
+  if (arch == "qwen3") s.head_dim = 64;
+  return s;
+}
+
+namespace {
+
+// How a tensor's values are drawn: mean + std_dev * N(0, 1).
+struct TensorInit {
+  float mean = 0.0f;
+  float std_dev = 1.0f;
+};
+
+struct PlannedTensor {
+  DecoderTensor tensor;
+  TensorInit init;
+};
+
+int64_t effective_head_dim(const DecoderShape& s) {
+  return s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_head;
+}
+
+Status check_shape(const DecoderShape& s) {
+  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3")
+    return invalid_argument_error("decoder arch '" + s.arch + "': expected llama, qwen2 or qwen3");
+  const std::pair<const char*, int64_t> sizes[] = {{"n_embd", s.n_embd}, {"n_layer", s.n_layer},
+                                                   {"n_head", s.n_head}, {"n_head_kv", s.n_head_kv},
+                                                   {"n_ff", s.n_ff},     {"n_ctx", s.n_ctx}};
+  for (const auto& [name, value] : sizes) {
+    if (value <= 0)
+      return invalid_argument_error(std::string("decoder shape: ") + name + " = " +
+                                    std::to_string(value) + ", expected > 0");
+  }
+  if (s.head_dim < 0)
+    return invalid_argument_error("decoder shape: head_dim = " + std::to_string(s.head_dim) +
+                                  ", expected >= 0");
+  if (s.n_head % s.n_head_kv != 0)
+    return invalid_argument_error("decoder shape: n_head " + std::to_string(s.n_head) +
+                                  " is not a multiple of n_head_kv " + std::to_string(s.n_head_kv));
+  if (s.head_dim == 0 && s.n_embd % s.n_head != 0)
+    return invalid_argument_error("decoder shape: n_embd " + std::to_string(s.n_embd) +
+                                  " is not a multiple of n_head " + std::to_string(s.n_head));
+  return ok_status();
+}
+
+bool is_f32_ftype(const std::string& ftype) {
+  return ftype == "F32" || ftype == "f32";
+}
+
+Result<std::vector<PlannedTensor>> plan_decoder(const DecoderShape& s, int64_t n_vocab) {
+  QUIRE_RETURN_IF_ERROR(check_shape(s));
+  if (n_vocab <= 0)
+    return invalid_argument_error("decoder: vocabulary of " + std::to_string(n_vocab) +
+                                  " tokens, expected > 0");
+  std::optional<engine::QuantScheme> scheme;
+  if (!is_f32_ftype(s.ftype)) {
+    scheme = engine::quant_scheme_from_name(s.ftype);
+    if (!scheme) {
+      std::string names = "F32";
+      for (const auto& q : engine::quant_schemes()) names += ", " + std::string(q.name);
+      return invalid_argument_error("decoder ftype '" + s.ftype + "': expected one of " + names);
+    }
+  }
+  engine::QuantModelFacts facts;
+  facts.architecture = s.arch;
+  facts.n_layer = s.n_layer;
+  facts.n_gqa = s.n_head / s.n_head_kv;
+  facts.has_output = !s.tied_embeddings;
+
+  const int64_t e = s.n_embd, hd = effective_head_dim(s);
+  const int64_t q_dim = s.n_head * hd, kv_dim = s.n_head_kv * hd;
+  std::vector<PlannedTensor> plan;
+  // Types as `quire quantize` assigns them to an F32 source: quantizable weights per the
+  // scheme, everything else stays F32.
+  auto add = [&](std::string name, std::vector<int64_t> ne, TensorInit init) {
+    GgmlType type = GgmlType::F32;
+    if (scheme && engine::should_quantize(name, static_cast<int>(ne.size()))) {
+      type = engine::choose_tensor_type(*scheme, facts, name, ne[0]);
+    }
+    plan.push_back({{std::move(name), type, std::move(ne)}, init});
+  };
+  auto matrix = [](int64_t n_in) {
+    return TensorInit{0.0f, 1.0f / std::sqrt(static_cast<float>(n_in))};
+  };
+  const TensorInit norm{1.0f, 0.1f};
+  const TensorInit bias{0.0f, 0.02f};
+
+  add("token_embd.weight", {e, n_vocab}, matrix(e));
+  for (int64_t i = 0; i < s.n_layer; ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".";
+    add(b + "attn_norm.weight", {e}, norm);
+    add(b + "attn_q.weight", {e, q_dim}, matrix(e));
+    if (s.arch == "qwen2") add(b + "attn_q.bias", {q_dim}, bias);
+    add(b + "attn_k.weight", {e, kv_dim}, matrix(e));
+    if (s.arch == "qwen2") add(b + "attn_k.bias", {kv_dim}, bias);
+    add(b + "attn_v.weight", {e, kv_dim}, matrix(e));
+    if (s.arch == "qwen2") add(b + "attn_v.bias", {kv_dim}, bias);
+    add(b + "attn_output.weight", {q_dim, e}, matrix(q_dim));
+    if (s.arch == "qwen3") {
+      add(b + "attn_q_norm.weight", {hd}, norm);
+      add(b + "attn_k_norm.weight", {hd}, norm);
+    }
+    add(b + "ffn_norm.weight", {e}, norm);
+    add(b + "ffn_gate.weight", {e, s.n_ff}, matrix(e));
+    add(b + "ffn_up.weight", {e, s.n_ff}, matrix(e));
+    add(b + "ffn_down.weight", {s.n_ff, e}, matrix(s.n_ff));
+  }
+  add("output_norm.weight", {e}, norm);
+  if (!s.tied_embeddings) add("output.weight", {e, n_vocab}, matrix(e));
+  return plan;
+}
+
+// SplitMix64 (Steele, Lea, Flood 2014): a seedable 64-bit generator whose every state is
+// usable, so each row can start its own stream from (tensor, row).
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t fnv1a(const std::string& text) {
+  uint64_t h = 0xCBF29CE484222325ull;
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001B3ull;
+  return h;
+}
+
+// mean + std_dev * N(0, 1) for n values, by Box-Muller from a stream seeded by (seed, row).
+void normal_row(uint64_t tensor_seed, uint64_t row, TensorInit init, float* out, int64_t n) {
+  uint64_t state = tensor_seed ^ (row * 0xD1B54A32D192ED03ull);
+  splitmix64(state);
+  for (int64_t i = 0; i < n; i += 2) {
+    // u1 in (0, 1] so the log is finite; u2 in [0, 1).
+    const double u1 = static_cast<double>((splitmix64(state) >> 11) + 1) * 0x1.0p-53;
+    const double u2 = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    const double angle = 2.0 * std::numbers::pi * u2;
+    out[i] = init.mean + init.std_dev * static_cast<float>(r * std::cos(angle));
+    if (i + 1 < n) out[i + 1] = init.mean + init.std_dev * static_cast<float>(r * std::sin(angle));
+  }
+}
+
+}  // namespace
+
+Result<std::vector<DecoderTensor>> decoder_tensors(const DecoderShape& shape, int64_t n_vocab) {
+  QUIRE_ASSIGN_OR_RETURN(std::vector<PlannedTensor> plan, plan_decoder(shape, n_vocab));
+  std::vector<DecoderTensor> out;
+  out.reserve(plan.size());
+  for (auto& p : plan) out.push_back(std::move(p.tensor));
+  return out;
+}
+
+Status write_random_decoder(const std::string& path, const DecoderShape& shape,
+                            const engine::gguf::GgufFile& vocab, int n_threads) {
+  const engine::gguf::Array* tokens = vocab.get_array("tokenizer.ggml.tokens");
+  if (tokens == nullptr)
+    return invalid_argument_error("vocabulary file '" + vocab.source() +
+                                  "' has no tokenizer.ggml.tokens");
+  const int64_t n_vocab = static_cast<int64_t>(tokens->size());
+  QUIRE_ASSIGN_OR_RETURN(std::vector<PlannedTensor> plan, plan_decoder(shape, n_vocab));
+
+  const bool quantized = !is_f32_ftype(shape.ftype);
+  uint32_t file_type = 0;  // LLAMA_FTYPE_ALL_F32
+  if (quantized) file_type = engine::quant_scheme_from_name(shape.ftype)->file_type;
+
+  engine::gguf::GgufWriter w;
+  const std::string a = shape.arch + ".";
+  w.set("general.architecture", shape.arch);
+  w.set("general.name", shape.name);
+  w.set("general.description",
+        "random-weight model generated by quire's tests; seed " + std::to_string(shape.seed));
+  w.set("general.file_type", file_type);
+  // As `quire quantize` (and llama-quantize) write it for every scheme.
+  if (quantized) w.set("general.quantization_version", uint32_t{2});
+  const int64_t head_dim = effective_head_dim(shape);
+  w.set(a + "vocab_size", static_cast<uint32_t>(n_vocab));
+  w.set(a + "context_length", static_cast<uint32_t>(shape.n_ctx));
+  w.set(a + "embedding_length", static_cast<uint32_t>(shape.n_embd));
+  w.set(a + "block_count", static_cast<uint32_t>(shape.n_layer));
+  w.set(a + "feed_forward_length", static_cast<uint32_t>(shape.n_ff));
+  w.set(a + "attention.head_count", static_cast<uint32_t>(shape.n_head));
+  w.set(a + "attention.head_count_kv", static_cast<uint32_t>(shape.n_head_kv));
+  w.set(a + "rope.dimension_count", static_cast<uint32_t>(head_dim));
+  w.set(a + "rope.freq_base", shape.rope_base);
+  w.set(a + "attention.layer_norm_rms_epsilon", shape.rms_eps);
+  if (head_dim * shape.n_head != shape.n_embd) {
+    w.set(a + "attention.key_length", static_cast<uint32_t>(head_dim));
+    w.set(a + "attention.value_length", static_cast<uint32_t>(head_dim));
+  }
+  for (const auto& kv : vocab.metadata()) {
+    if (kv.key.rfind("tokenizer.", 0) == 0) w.set(kv.key, kv.value);
+  }
+
+  // The pool outlives write_file(), which runs the fillers.
+  auto pool = std::make_shared<ThreadPool>(n_threads);
+  for (const PlannedTensor& p : plan) {
+    const DecoderTensor& t = p.tensor;
+    const uint64_t tensor_seed = shape.seed * 0x9E3779B97F4A7C15ull ^ fnv1a(t.name);
+    const TensorInit init = p.init;
+    const int64_t n_per_row = t.ne[0];
+    int64_t n_rows = 1;
+    for (size_t d = 1; d < t.ne.size(); ++d) n_rows *= t.ne[d];
+    const GgmlType type = t.type;
+    const engine::QuantTraits* traits = engine::quant_traits(type);
+    if (type != GgmlType::F32 && traits == nullptr)
+      return unimplemented_error("tensor '" + t.name + "': no quantizer for type " +
+                                 std::string(engine::ggml_type_name(type)));
+    QUIRE_RETURN_IF_ERROR(w.add_tensor_generated(
+        t.name, type, t.ne,
+        [pool, tensor_seed, init, n_per_row, n_rows, type, traits](std::span<uint8_t> out) {
+          const size_t row_bytes = engine::ggml_row_size(type, static_cast<uint64_t>(n_per_row));
+          std::vector<std::vector<float>> scratch(
+              static_cast<size_t>(pool->size()),
+              std::vector<float>(static_cast<size_t>(n_per_row)));
+          pool->parallel_for(static_cast<size_t>(n_rows), 16,
+                             [&](size_t begin, size_t end, int worker) {
+                               float* row = scratch[static_cast<size_t>(worker)].data();
+                               for (size_t r = begin; r < end; ++r) {
+                                 normal_row(tensor_seed, r, init, row, n_per_row);
+                                 uint8_t* dst = out.data() + r * row_bytes;
+                                 if (type == GgmlType::F32) {
+                                   std::memcpy(dst, row, row_bytes);
+                                 } else {
+                                   traits->quantize(row, dst, n_per_row);
+                                 }
+                               }
+                             });
+          return ok_status();
+        }));
+  }
+  return w.write_file(path).with_context("writing random decoder '" + path + "'");
 }
 
 }  // namespace quire::test
