@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "engine/arch/decoder.h"
 #include "engine/gguf/gguf_reader.h"
 
 namespace quire::engine {
@@ -12,8 +13,11 @@ Result<std::unique_ptr<Embedder>> open_bert_embedder(std::unique_ptr<gguf::GgufF
 
 namespace {
 
-constexpr std::array<ArchEntry, 1> kArchs = {{
-    {"bert", ArchKind::kEncoder, open_bert_embedder},
+const std::array<ArchEntry, 4> kArchs = {{
+    {"bert", ArchKind::kEncoder, open_bert_embedder, nullptr},
+    {"llama", ArchKind::kDecoder, nullptr, &kLlamaTraits},
+    {"qwen2", ArchKind::kDecoder, nullptr, &kQwen2Traits},
+    {"qwen3", ArchKind::kDecoder, nullptr, &kQwen3Traits},
 }};
 
 }  // namespace

@@ -12,6 +12,10 @@
 #include "engine/runtime/embedder.h"
 
 namespace quire::engine {
+struct DecoderTraits;
+}
+
+namespace quire::engine {
 
 enum class ArchKind { kEncoder, kDecoder };
 
@@ -22,6 +26,8 @@ struct ArchEntry {
   Result<std::unique_ptr<Embedder>> (*open_embedder)(std::unique_ptr<gguf::GgufFile> file,
                                                      const std::string& path,
                                                      const EmbedderOptions& options);
+  // Decoders: the switches of the generic llama-family graph (arch/decoder.h).
+  const DecoderTraits* decoder = nullptr;
 };
 
 std::span<const ArchEntry> arch_registry();

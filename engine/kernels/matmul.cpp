@@ -35,9 +35,15 @@ void matmul_quantized(const WeightMatrix& w, const float* x, int64_t n_tokens, f
   } else {
     scratch.activations.resize(act_row * static_cast<size_t>(n_tokens));
     uint8_t* dst = scratch.activations.data();
-    pool.parallel_for(static_cast<size_t>(n_tokens), 1, [&](size_t b, size_t e, int) {
-      for (size_t t = b; t < e; ++t) k.quantize_activation(x + t * n_in, dst + t * act_row, n_in);
-    });
+    if (n_tokens < 4) {  // a dispatch costs more than quantizing a few rows
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        k.quantize_activation(x + t * n_in, dst + t * act_row, n_in);
+      }
+    } else {
+      pool.parallel_for(static_cast<size_t>(n_tokens), 1, [&](size_t b, size_t e, int) {
+        for (size_t t = b; t < e; ++t) k.quantize_activation(x + t * n_in, dst + t * act_row, n_in);
+      });
+    }
     act = dst;
   }
   const size_t w_row = w.row_bytes();
@@ -152,6 +158,106 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   } else {
     matmul_quantized(w, x, n_tokens, y, pool, scratch, *k);
   }
+}
+
+void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t n_tokens,
+                  std::span<float* const> ys, ThreadPool& pool, MatmulScratch& scratch,
+                  MatmulPath path, const KernelSet& ks) {
+  if (n_tokens <= 0) return;
+  // The fused pass serves the quantized path with at most three partner types.
+  const TypeKernels* k[8] = {};
+  GgmlType partner[3];
+  int n_partner = 0;
+  bool fused = ws.size() <= 8 && ws.size() == ys.size();
+  for (size_t i = 0; fused && i < ws.size(); ++i) {
+    k[i] = ks.find(ws[i]->type);
+    if (k[i] == nullptr) std::abort();
+    const MatmulPath p =
+        path == MatmulPath::kAuto ? choose_matmul_path(ws[i]->type, n_tokens) : path;
+    if (p != MatmulPath::kQuantized || ws[i]->n_in != ws[0]->n_in) fused = false;
+    int j = 0;
+    while (j < n_partner && partner[j] != k[i]->vec_dot_type) ++j;
+    if (j == n_partner) {
+      if (n_partner == 3) {
+        fused = false;
+      } else {
+        partner[n_partner++] = k[i]->vec_dot_type;
+      }
+    }
+  }
+  if (!fused) {
+    for (size_t i = 0; i < ws.size(); ++i) {
+      matmul(*ws[i], x, n_tokens, ys[i], pool, scratch, path, ks);
+    }
+    return;
+  }
+  const int64_t n_in = ws[0]->n_in;
+  // Quantized activations per partner type.
+  const uint8_t* act[3] = {};
+  size_t act_row[3] = {};
+  std::vector<uint8_t>* bufs[3] = {&scratch.activations, &scratch.activations2[0],
+                                   &scratch.activations2[1]};
+  for (int j = 0; j < n_partner; ++j) {
+    act_row[j] = ggml_row_size(partner[j], static_cast<uint64_t>(n_in));
+    if (partner[j] == GgmlType::F32) {
+      act[j] = reinterpret_cast<const uint8_t*>(x);
+      continue;
+    }
+    const TypeKernels* q = nullptr;
+    for (size_t i = 0; i < ws.size(); ++i) {
+      if (k[i]->vec_dot_type == partner[j]) q = k[i];
+    }
+    bufs[j]->resize(act_row[j] * static_cast<size_t>(n_tokens));
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      q->quantize_activation(x + t * n_in, bufs[j]->data() + static_cast<size_t>(t) * act_row[j],
+                             n_in);
+    }
+    act[j] = bufs[j]->data();
+  }
+  // Row tiles of every matrix, in order.
+  struct Span {
+    int64_t first_tile, n_out;
+    const TypeKernels* k;
+    const uint8_t* act;
+    size_t act_row;
+  };
+  Span spans[8];
+  const int64_t rows_per_tile = n_tokens == 1 ? 8 : kRowTile;
+  int64_t n_tiles = 0;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    int j = 0;
+    while (partner[j] != k[i]->vec_dot_type) ++j;
+    spans[i] = {n_tiles, ws[i]->n_out, k[i], act[j], act_row[j]};
+    n_tiles += (ws[i]->n_out + rows_per_tile - 1) / rows_per_tile;
+  }
+  const size_t grain =
+      static_cast<size_t>(std::max<int64_t>(1, n_tiles / (static_cast<int64_t>(pool.size()) * 8)));
+  pool.parallel_for(static_cast<size_t>(n_tiles), grain, [&](size_t b, size_t e, int) {
+    size_t m = 0;
+    for (size_t tile = b; tile < e; ++tile) {
+      while (m + 1 < ws.size() && static_cast<int64_t>(tile) >= spans[m + 1].first_tile) ++m;
+      const Span& sp = spans[m];
+      const WeightMatrix& w = *ws[m];
+      const size_t w_row = w.row_bytes();
+      const auto* w_data = static_cast<const uint8_t*>(w.data);
+      const int64_t r0 = (static_cast<int64_t>(tile) - sp.first_tile) * rows_per_tile;
+      const int64_t r1 = std::min(sp.n_out, r0 + rows_per_tile);
+      float* y = ys[m];
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+        const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
+        for (int64_t o = r0; o < r1; ++o) {
+          const uint8_t* wr = w_data + static_cast<size_t>(o) * w_row;
+          if (n_tokens == 1 && o + static_cast<int64_t>(kPrefetchRows) < r1) {
+            prefetch(wr + kPrefetchRows * w_row, w_row);
+          }
+          for (int64_t t = t0; t < t1; ++t) {
+            sp.k->vec_dot(n_in, &y[t * sp.n_out + o], wr,
+                          sp.act + static_cast<size_t>(t) * sp.act_row);
+          }
+        }
+      }
+    }
+  });
 }
 
 }  // namespace quire::engine

@@ -41,6 +41,7 @@ enum class MatmulPath { kAuto, kQuantized, kBlas };
 // activations and per-thread f32 tiles. One per thread of control (a Session); not thread-safe.
 struct MatmulScratch {
   std::vector<uint8_t> activations;
+  std::vector<uint8_t> activations2[2];  // matmul_multi: other partner types
   std::vector<std::vector<float>> tiles;
 };
 
@@ -58,5 +59,14 @@ MatmulPath choose_matmul_path(GgmlType type, int64_t n_tokens);
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, MatmulPath path = MatmulPath::kAuto,
             const KernelSet& ks = kernels(), std::span<const int64_t> token_groups = {});
+
+// Several products of the same activations (q, k and v; gate and up) as one pass over the pool:
+// y_i = W_i x for each i. All W_i have the same n_in. On the quantized path the activations are
+// quantized once per partner type and one parallel_for covers the rows of every matrix, so a
+// decode step pays one dispatch instead of one per matrix; results are bit-identical to separate
+// matmul() calls (the same dot product per row and token). Other paths run separate matmul()s.
+void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t n_tokens,
+                  std::span<float* const> ys, ThreadPool& pool, MatmulScratch& scratch,
+                  MatmulPath path = MatmulPath::kAuto, const KernelSet& ks = kernels());
 
 }  // namespace quire::engine

@@ -71,6 +71,22 @@ void scale(const float* x, float s, float* y, int64_t n) {
   use_avx2() ? avx2::scale(x, s, y, n) : ref::scale(x, s, y, n);
 }
 
+float dot_f32(const float* a, const float* b, int64_t n) {
+  return use_avx2() ? avx2::dot_f32(a, b, n) : ref::dot_f32(a, b, n);
+}
+float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n) {
+  return use_avx2() ? avx2::dot_f16(a, b, n) : ref::dot_f16(a, b, n);
+}
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+  use_avx2() ? avx2::axpy_f32(a, x, y, n) : ref::axpy_f32(a, x, y, n);
+}
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+  use_avx2() ? avx2::axpy_f16(a, x, y, n) : ref::axpy_f16(a, x, y, n);
+}
+void to_f16(const float* x, uint16_t* y, int64_t n) {
+  use_avx2() ? avx2::to_f16(x, y, n) : ref::to_f16(x, y, n);
+}
+
 // data: n_rows rows of ggml_row_size(type, n_embd) bytes each; row ids[i] -> out[i, :].
 void get_rows(GgmlType type, const void* data, int64_t n_embd, const int32_t* ids, int64_t n_ids,
               float* out) {

@@ -52,7 +52,20 @@ void scale(const float* x, float s, float* y, int64_t n);       // y = s * x
 void get_rows(GgmlType type, const void* data, int64_t n_embd, const int32_t* ids, int64_t n_ids,
               float* out);
 
+// Vector kernels of attention over cached K/V rows (f32 accumulation; fp16 values are IEEE
+// binary16 bit patterns). y may not alias x.
+float dot_f32(const float* a, const float* b, int64_t n);
+float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n);
+void axpy_f32(float a, const float* x, float* y, int64_t n);     // y += a * x
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);  // y += a * f32(x)
+void to_f16(const float* x, uint16_t* y, int64_t n);             // round to nearest even
+
 namespace ref {
+float dot_f32(const float* a, const float* b, int64_t n);
+float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n);
+void axpy_f32(float a, const float* x, float* y, int64_t n);
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);
+void to_f16(const float* x, uint16_t* y, int64_t n);
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
 void layernorm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps);
 void rope(float* x, int64_t n_head, int64_t head_dim, int64_t n_rot, int64_t pos, float freq_base,

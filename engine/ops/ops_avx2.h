@@ -24,6 +24,14 @@ void add(const float* a, const float* b, float* y, int64_t n);
 void mul(const float* a, const float* b, float* y, int64_t n);
 void scale(const float* x, float s, float* y, int64_t n);
 
+// Attention vector kernels (vec_avx2.cpp): 4 independent FMA accumulators, so sums differ from
+// the sequential references by rounding order only (relative ~1e-6 for n <= 256).
+float dot_f32(const float* a, const float* b, int64_t n);
+float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n);
+void axpy_f32(float a, const float* x, float* y, int64_t n);
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);
+void to_f16(const float* x, uint16_t* y, int64_t n);
+
 // y = e^x, the vectorised exponential the ops above use; y may alias x. Within ~1 ulp of
 // std::exp for normal results (see ops_avx2.cpp for the measured error), 0 below -103.97
 // (where e^x rounds to zero), +inf above 88.72, NaN for NaN.

@@ -1,0 +1,445 @@
+#include "engine/arch/decoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "engine/core/log.h"
+#include "engine/quant/fp16.h"
+#include "engine/runtime/weights.h"
+
+namespace quire::engine {
+namespace {
+
+void add_bias(float* y, const std::vector<float>& b, int64_t n_rows, int64_t stride) {
+  if (b.empty()) return;
+  const int64_t n = static_cast<int64_t>(b.size());
+  for (int64_t t = 0; t < n_rows; ++t) ops::add(y + t * stride, b.data(), y + t * stride, n);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DecoderModel>> DecoderModel::load(const gguf::GgufFile& file,
+                                                         const DecoderTraits& traits) {
+  std::unique_ptr<DecoderModel> m(new DecoderModel());
+  DecoderHParams& hp = m->hp_;
+  hp.arch = std::string(traits.arch);
+  const std::string p = hp.arch + ".";
+  auto need = [&](const std::string& key) -> Result<int64_t> {
+    auto v = file.get_uint(p + key);
+    if (!v || *v == 0 || *v > (1u << 24)) {
+      return failed_precondition_error("metadata '" + p + key + "' is missing or out of range");
+    }
+    return static_cast<int64_t>(*v);
+  };
+  auto optional = [&](const std::string& key, int64_t fallback) -> Result<int64_t> {
+    if (!file.get_uint(p + key)) return fallback;
+    return need(key);
+  };
+  QUIRE_ASSIGN_OR_RETURN(hp.n_embd, need("embedding_length"));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_layer, need("block_count"));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_head, need("attention.head_count"));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_head_kv, optional("attention.head_count_kv", hp.n_head));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_ff, need("feed_forward_length"));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_ctx_train, need("context_length"));
+  if (hp.n_embd % hp.n_head != 0 && !file.get_uint(p + "attention.key_length")) {
+    return failed_precondition_error("embedding_length " + std::to_string(hp.n_embd) +
+                                     " is not a multiple of head_count " +
+                                     std::to_string(hp.n_head));
+  }
+  QUIRE_ASSIGN_OR_RETURN(hp.head_dim, optional("attention.key_length", hp.n_embd / hp.n_head));
+  QUIRE_ASSIGN_OR_RETURN(const int64_t value_dim, optional("attention.value_length", hp.head_dim));
+  if (value_dim != hp.head_dim) {
+    return unimplemented_error("attention.value_length " + std::to_string(value_dim) +
+                               " differs from key_length " + std::to_string(hp.head_dim));
+  }
+  if (hp.n_head % hp.n_head_kv != 0) {
+    return failed_precondition_error("head_count " + std::to_string(hp.n_head) +
+                                     " is not a multiple of head_count_kv " +
+                                     std::to_string(hp.n_head_kv));
+  }
+  QUIRE_ASSIGN_OR_RETURN(hp.n_rot, optional("rope.dimension_count", hp.head_dim));
+  if (hp.n_rot > hp.head_dim || hp.n_rot % 2 != 0) {
+    return failed_precondition_error("rope.dimension_count " + std::to_string(hp.n_rot) +
+                                     " must be even and at most the head size " +
+                                     std::to_string(hp.head_dim));
+  }
+  hp.rope_base =
+      static_cast<float>(file.get_double(p + "rope.freq_base").value_or(traits.default_rope_base));
+  hp.rms_eps = static_cast<float>(
+      file.get_double(p + "attention.layer_norm_rms_epsilon").value_or(traits.default_rms_eps));
+  hp.rope = traits.rope;
+  if (auto scaling = file.get_string(p + "rope.scaling.type");
+      scaling && *scaling != "none" && *scaling != "") {
+    return unimplemented_error("rope scaling '" + *scaling + "' is not implemented");
+  }
+  if (file.find_tensor("rope_freqs.weight") != nullptr) {
+    return unimplemented_error(
+        "rope frequency factors (rope_freqs.weight, Llama 3.1 long-context scaling) are not "
+        "implemented");
+  }
+
+  WeightLoader w(file);
+  const gguf::TensorInfo* embd = file.find_tensor("token_embd.weight");
+  if (embd == nullptr) return not_found_error("tensor 'token_embd.weight' is missing");
+  hp.n_vocab = embd->ne[1];
+  QUIRE_ASSIGN_OR_RETURN(m->token_embd_, w.tensor("token_embd.weight", {hp.n_embd, hp.n_vocab}));
+  QUIRE_ASSIGN_OR_RETURN(m->output_norm_, w.floats("output_norm.weight", {hp.n_embd}));
+  if (w.has("output.weight")) {
+    QUIRE_ASSIGN_OR_RETURN(m->output_, w.matrix("output.weight", hp.n_embd, hp.n_vocab));
+  } else {
+    hp.tied_output = true;
+    QUIRE_ASSIGN_OR_RETURN(m->output_, w.matrix("token_embd.weight", hp.n_embd, hp.n_vocab));
+  }
+
+  const int64_t e = hp.n_embd, f = hp.n_ff, qd = hp.q_dim(), kvd = hp.kv_dim();
+  uint64_t bytes = m->output_.row_bytes() * static_cast<uint64_t>(hp.n_vocab) +
+                   ggml_row_size(embd->type, static_cast<uint64_t>(e));
+  for (int64_t i = 0; i < hp.n_layer; ++i) {
+    const std::string b = std::to_string(i) + ".";
+    const std::string blk = "blk." + b;
+    Layer l;
+    QUIRE_ASSIGN_OR_RETURN(l.attn_norm, w.floats(blk + "attn_norm.weight", {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.q, w.matrix(blk + "attn_q.weight", e, qd));
+    QUIRE_ASSIGN_OR_RETURN(l.k, w.matrix(blk + "attn_k.weight", e, kvd));
+    QUIRE_ASSIGN_OR_RETURN(l.v, w.matrix(blk + "attn_v.weight", e, kvd));
+    QUIRE_ASSIGN_OR_RETURN(l.o, w.matrix(blk + "attn_output.weight", qd, e));
+    if (traits.qkv_bias) {
+      QUIRE_ASSIGN_OR_RETURN(l.bq, w.floats(blk + "attn_q.bias", {qd}));
+      QUIRE_ASSIGN_OR_RETURN(l.bk, w.floats(blk + "attn_k.bias", {kvd}));
+      QUIRE_ASSIGN_OR_RETURN(l.bv, w.floats(blk + "attn_v.bias", {kvd}));
+    }
+    if (traits.qk_norm) {
+      QUIRE_ASSIGN_OR_RETURN(l.q_norm, w.floats(blk + "attn_q_norm.weight", {hp.head_dim}));
+      QUIRE_ASSIGN_OR_RETURN(l.k_norm, w.floats(blk + "attn_k_norm.weight", {hp.head_dim}));
+    }
+    QUIRE_ASSIGN_OR_RETURN(l.ffn_norm, w.floats(blk + "ffn_norm.weight", {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.gate, w.matrix(blk + "ffn_gate.weight", e, f));
+    QUIRE_ASSIGN_OR_RETURN(l.up, w.matrix(blk + "ffn_up.weight", e, f));
+    QUIRE_ASSIGN_OR_RETURN(l.down, w.matrix(blk + "ffn_down.weight", f, e));
+    for (const WeightMatrix* mat : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) {
+      bytes += mat->row_bytes() * static_cast<uint64_t>(mat->n_out);
+    }
+    m->layers_.push_back(std::move(l));
+  }
+  m->weight_bytes_per_token_ = bytes;
+  return m;
+}
+
+void DecoderModel::project(const WeightMatrix& w, const float* x, float* y,
+                           const std::vector<RowGroup>& groups, ThreadPool& pool,
+                           MatmulScratch& scratch) const {
+  for (const RowGroup& g : groups) {
+    const MatmulPath path =
+        g.path == MatmulPath::kAuto ? choose_matmul_path(w.type, g.end - g.begin) : g.path;
+    matmul(w, x + g.begin * w.n_in, g.end - g.begin, y + g.begin * w.n_out, pool, scratch, path);
+  }
+}
+
+void DecoderModel::project_multi(std::span<const WeightMatrix* const> ws, const float* x,
+                                 std::span<float* const> ys, const std::vector<RowGroup>& groups,
+                                 ThreadPool& pool, MatmulScratch& scratch) const {
+  for (const RowGroup& g : groups) {
+    float* yg[8];
+    for (size_t i = 0; i < ws.size(); ++i) yg[i] = ys[i] + g.begin * ws[i]->n_out;
+    matmul_multi(ws, x + g.begin * ws[0]->n_in, g.end - g.begin, {yg, ws.size()}, pool, scratch,
+                 g.path);
+  }
+}
+
+namespace {
+
+// Row groups for a step: runs of single-token entries share one group on the per-token integer
+// kernels (whose results do not depend on the other rows); every longer entry is its own group.
+template <typename LengthOf>
+void make_groups(size_t n_entries, LengthOf length_of, MatmulPath path,
+                 std::vector<std::pair<int64_t, int64_t>>& bounds, std::vector<MatmulPath>& paths) {
+  bounds.clear();
+  paths.clear();
+  bool last_is_singles = false;
+  int64_t row = 0;
+  for (size_t i = 0; i < n_entries; ++i) {
+    const int64_t n = length_of(i);
+    const bool single = n == 1 && path != MatmulPath::kBlas;
+    if (single && last_is_singles) {
+      bounds.back().second += 1;
+    } else {
+      bounds.emplace_back(row, row + n);
+      paths.push_back(single ? MatmulPath::kQuantized : path);
+    }
+    last_is_singles = single;
+    row += n;
+  }
+}
+
+}  // namespace
+
+Status DecoderModel::forward(std::span<const StepEntry> step, KvCache& cache,
+                             std::vector<float>& logits, ThreadPool& pool, DecoderScratch& s,
+                             MatmulPath path) const {
+  const DecoderHParams& hp = hp_;
+  // Validate everything before touching the cache.
+  std::set<int> seen;
+  int64_t n_rows = 0, n_out_rows = 0;
+  for (const StepEntry& entry : step) {
+    if (!cache.has_sequence(entry.seq)) {
+      return invalid_argument_error("sequence " + std::to_string(entry.seq) +
+                                    " is not in the KV cache");
+    }
+    if (!seen.insert(entry.seq).second) {
+      return invalid_argument_error("sequence " + std::to_string(entry.seq) +
+                                    " appears twice in one step");
+    }
+    if (entry.tokens.empty()) return invalid_argument_error("a step entry has no tokens");
+    for (TokenId id : entry.tokens) {
+      if (id < 0 || id >= hp.n_vocab) {
+        return invalid_argument_error("token id " + std::to_string(id) +
+                                      " is outside the vocabulary (" + std::to_string(hp.n_vocab) +
+                                      " tokens)");
+      }
+    }
+    const int64_t n = static_cast<int64_t>(entry.tokens.size());
+    if (cache.length(entry.seq) + n > cache.n_ctx()) {
+      return resource_exhausted_error(
+          "context full: sequence " + std::to_string(entry.seq) + " holds " +
+          std::to_string(cache.length(entry.seq)) + " tokens, " + std::to_string(n) +
+          " more exceed the context length " + std::to_string(cache.n_ctx()));
+    }
+    n_rows += n;
+    n_out_rows += entry.all_logits ? n : 1;
+  }
+  if (n_rows == 0) {
+    logits.clear();
+    return Status();
+  }
+  for (const StepEntry& entry : step) {
+    QUIRE_RETURN_IF_ERROR(cache.reserve(entry.seq, static_cast<int64_t>(entry.tokens.size())));
+  }
+
+  // Row layout: entries in order, tokens in order.
+  std::vector<int64_t> first_row(step.size() + 1, 0);
+  for (size_t i = 0; i < step.size(); ++i) {
+    first_row[i + 1] = first_row[i] + static_cast<int64_t>(step[i].tokens.size());
+  }
+  std::vector<std::pair<int64_t, int64_t>> bounds;
+  std::vector<MatmulPath> paths;
+  make_groups(
+      step.size(), [&](size_t i) { return static_cast<int64_t>(step[i].tokens.size()); }, path,
+      bounds, paths);
+  std::vector<RowGroup> groups;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    groups.push_back({bounds[i].first, bounds[i].second, paths[i]});
+  }
+
+  const int64_t e = hp.n_embd, qd = hp.q_dim(), kvd = hp.kv_dim(), f = hp.n_ff;
+  const auto rows = static_cast<size_t>(n_rows);
+  s.x.resize(rows * static_cast<size_t>(e));
+  s.h.resize(rows * static_cast<size_t>(e));
+  s.q.resize(rows * static_cast<size_t>(qd));
+  s.k.resize(rows * static_cast<size_t>(kvd));
+  s.v.resize(rows * static_cast<size_t>(kvd));
+  s.attn.resize(rows * static_cast<size_t>(qd));
+  s.gate.resize(rows * static_cast<size_t>(f));
+  s.up.resize(rows * static_cast<size_t>(f));
+  s.ids.resize(rows);
+  for (size_t i = 0; i < step.size(); ++i) {
+    std::copy(step[i].tokens.begin(), step[i].tokens.end(), s.ids.begin() + first_row[i]);
+  }
+  ops::get_rows(token_embd_->type, token_embd_->data, e, s.ids.data(), n_rows, s.x.data());
+
+  // Position of each row.
+  std::vector<int64_t> row_pos(rows), row_entry(rows);
+  for (size_t i = 0; i < step.size(); ++i) {
+    const int64_t base = cache.length(step[i].seq);
+    for (int64_t r = first_row[i]; r < first_row[i + 1]; ++r) {
+      row_pos[static_cast<size_t>(r)] = base + (r - first_row[i]);
+      row_entry[static_cast<size_t>(r)] = static_cast<int64_t>(i);
+    }
+  }
+
+  const GgmlType kv_type = kv_ggml_type(cache.type());
+  const TypeKernels* q8 = kernels().find(GgmlType::Q8_0);
+  const int64_t hd = hp.head_dim;
+  const size_t head_bytes = cache.head_bytes();
+
+  for (int64_t il = 0; il < hp.n_layer; ++il) {
+    const Layer& L = layers_[static_cast<size_t>(il)];
+    pool.parallel_for(rows, 64, [&](size_t b, size_t end, int) {
+      for (size_t r = b; r < end; ++r) {
+        ops::rmsnorm(s.x.data() + r * e, L.attn_norm.data(), s.h.data() + r * e, e, hp.rms_eps);
+      }
+    });
+    {
+      const WeightMatrix* ws[3] = {&L.q, &L.k, &L.v};
+      float* ys[3] = {s.q.data(), s.k.data(), s.v.data()};
+      project_multi(ws, s.h.data(), ys, groups, pool, s.matmul);
+    }
+    add_bias(s.q.data(), L.bq, n_rows, qd);
+    add_bias(s.k.data(), L.bk, n_rows, kvd);
+    add_bias(s.v.data(), L.bv, n_rows, kvd);
+
+    // Per row: q/k norm, RoPE, then K and V stored in the cache in its type.
+    pool.parallel_for(rows, 16, [&](size_t b, size_t end, int) {
+      for (size_t r = b; r < end; ++r) {
+        float* q = s.q.data() + r * qd;
+        float* k = s.k.data() + r * kvd;
+        const float* v = s.v.data() + r * kvd;
+        if (!L.q_norm.empty()) {
+          for (int64_t h = 0; h < hp.n_head; ++h) {
+            ops::rmsnorm(q + h * hd, L.q_norm.data(), q + h * hd, hd, hp.rms_eps);
+          }
+          for (int64_t h = 0; h < hp.n_head_kv; ++h) {
+            ops::rmsnorm(k + h * hd, L.k_norm.data(), k + h * hd, hd, hp.rms_eps);
+          }
+        }
+        ops::rope(q, hp.n_head, hd, hp.n_rot, row_pos[r], hp.rope_base, hp.rope);
+        ops::rope(k, hp.n_head_kv, hd, hp.n_rot, row_pos[r], hp.rope_base, hp.rope);
+        const int seq = step[static_cast<size_t>(row_entry[r])].seq;
+        uint8_t* kd = cache.k_row(seq, il, row_pos[r]);
+        uint8_t* vd = cache.v_row(seq, il, row_pos[r]);
+        switch (kv_type) {
+          case GgmlType::F32:
+            std::copy(k, k + kvd, reinterpret_cast<float*>(kd));
+            std::copy(v, v + kvd, reinterpret_cast<float*>(vd));
+            break;
+          case GgmlType::F16:
+            ops::to_f16(k, reinterpret_cast<uint16_t*>(kd), kvd);
+            ops::to_f16(v, reinterpret_cast<uint16_t*>(vd), kvd);
+            break;
+          default:
+            for (int64_t h = 0; h < hp.n_head_kv; ++h) {
+              q8->quantize_activation(k + h * hd, kd + h * head_bytes, hd);
+              q8->quantize_activation(v + h * hd, vd + h * head_bytes, hd);
+            }
+            break;
+        }
+      }
+    });
+
+    // Attention: one task per (row, head).
+    const int64_t group = hp.n_head / hp.n_head_kv;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const size_t n_tasks = rows * static_cast<size_t>(hp.n_head);
+    s.per_thread.resize(static_cast<size_t>(pool.size()));
+    s.per_thread_bytes.resize(static_cast<size_t>(pool.size()));
+    pool.parallel_for(n_tasks, 1, [&](size_t b, size_t end, int worker) {
+      std::vector<float>& scores = s.per_thread[static_cast<size_t>(worker)];
+      std::vector<uint8_t>& qbuf = s.per_thread_bytes[static_cast<size_t>(worker)];
+      for (size_t task = b; task < end; ++task) {
+        const size_t r = task / static_cast<size_t>(hp.n_head);
+        const int64_t h = static_cast<int64_t>(task % static_cast<size_t>(hp.n_head));
+        const int64_t kvh = h / group;
+        const int seq = step[static_cast<size_t>(row_entry[r])].seq;
+        const int64_t n_kv = row_pos[r] + 1;  // causal: positions 0..pos
+        const float* q = s.q.data() + r * qd + h * hd;
+        float* out = s.attn.data() + r * qd + h * hd;
+        std::fill(out, out + hd, 0.0f);
+        if (scores.size() < static_cast<size_t>(n_kv + hd)) {
+          scores.resize(static_cast<size_t>(std::max<int64_t>(n_kv + hd, 1024)));
+        }
+        if (kv_type == GgmlType::F32) {
+          for (int64_t j = 0; j < n_kv; ++j) {
+            const auto* kr =
+                reinterpret_cast<const float*>(cache.k_row(seq, il, j) + kvh * head_bytes);
+            scores[static_cast<size_t>(j)] = ops::dot_f32(q, kr, hd);
+          }
+          ops::softmax(scores.data(), n_kv, scale, nullptr);
+          for (int64_t j = 0; j < n_kv; ++j) {
+            const auto* vr =
+                reinterpret_cast<const float*>(cache.v_row(seq, il, j) + kvh * head_bytes);
+            ops::axpy_f32(scores[static_cast<size_t>(j)], vr, out, hd);
+          }
+        } else if (kv_type == GgmlType::F16) {
+          // llama.cpp's default (no flash attention) with an F16 cache: Q is rounded to f16 for
+          // K.Q, softmax in f32, the probabilities rounded to f16 for P.V; f32 accumulation.
+          qbuf.resize(static_cast<size_t>(hd) * 2);
+          auto* qh = reinterpret_cast<uint16_t*>(qbuf.data());
+          ops::to_f16(q, qh, hd);
+          for (int64_t j = 0; j < n_kv; ++j) {
+            const auto* kr =
+                reinterpret_cast<const uint16_t*>(cache.k_row(seq, il, j) + kvh * head_bytes);
+            scores[static_cast<size_t>(j)] = ops::dot_f16(qh, kr, hd);
+          }
+          ops::softmax(scores.data(), n_kv, scale, nullptr);
+          for (int64_t j = 0; j < n_kv; ++j) {
+            const float p = fp16_to_fp32(fp32_to_fp16(scores[static_cast<size_t>(j)]));
+            const auto* vr =
+                reinterpret_cast<const uint16_t*>(cache.v_row(seq, il, j) + kvh * head_bytes);
+            ops::axpy_f16(p, vr, out, hd);
+          }
+        } else {
+          // Q8_0 cache, llama.cpp's flash-attention semantics: Q quantized to Q8_0, integer K.Q,
+          // online softmax in f32 with expf, V rows dequantized and accumulated in f32.
+          qbuf.resize(head_bytes);
+          q8->quantize_activation(q, qbuf.data(), hd);
+          float* vtmp = scores.data() + n_kv;  // hd floats after the scores
+          float m = -std::numeric_limits<float>::infinity(), sum = 0.0f;
+          for (int64_t j = 0; j < n_kv; ++j) {
+            float sc = 0.0f;
+            q8->vec_dot(hd, &sc, cache.k_row(seq, il, j) + kvh * head_bytes, qbuf.data());
+            sc *= scale;
+            float ms = 1.0f, vs;
+            if (sc > m) {
+              ms = std::exp(m - sc);
+              m = sc;
+              vs = 1.0f;
+              ops::scale(out, ms, out, hd);
+            } else {
+              vs = std::exp(sc - m);
+            }
+            q8->dequantize(cache.v_row(seq, il, j) + kvh * head_bytes, vtmp, hd);
+            ops::axpy_f32(vs, vtmp, out, hd);
+            sum = sum * ms + vs;
+          }
+          ops::scale(out, 1.0f / sum, out, hd);
+        }
+      }
+    });
+
+    project(L.o, s.attn.data(), s.h.data(), groups, pool, s.matmul);
+    ops::add(s.x.data(), s.h.data(), s.x.data(), n_rows * e);
+    pool.parallel_for(rows, 64, [&](size_t b, size_t end, int) {
+      for (size_t r = b; r < end; ++r) {
+        ops::rmsnorm(s.x.data() + r * e, L.ffn_norm.data(), s.h.data() + r * e, e, hp.rms_eps);
+      }
+    });
+    {
+      const WeightMatrix* ws[2] = {&L.gate, &L.up};
+      float* ys[2] = {s.gate.data(), s.up.data()};
+      project_multi(ws, s.h.data(), ys, groups, pool, s.matmul);
+    }
+    ops::swiglu(s.gate.data(), s.up.data(), s.gate.data(), n_rows * f);
+    project(L.down, s.gate.data(), s.h.data(), groups, pool, s.matmul);
+    ops::add(s.x.data(), s.h.data(), s.x.data(), n_rows * e);
+  }
+  for (const StepEntry& entry : step) {
+    cache.commit(entry.seq, static_cast<int64_t>(entry.tokens.size()));
+  }
+
+  // Output rows: every row of all_logits entries, else the last.
+  s.logits_in.resize(static_cast<size_t>(n_out_rows * e));
+  int64_t o = 0;
+  for (size_t i = 0; i < step.size(); ++i) {
+    const int64_t r0 = step[i].all_logits ? first_row[i] : first_row[i + 1] - 1;
+    for (int64_t r = r0; r < first_row[i + 1]; ++r, ++o) {
+      ops::rmsnorm(s.x.data() + r * e, output_norm_.data(), s.logits_in.data() + o * e, e,
+                   hp.rms_eps);
+    }
+  }
+  make_groups(
+      step.size(),
+      [&](size_t i) {
+        return step[i].all_logits ? static_cast<int64_t>(step[i].tokens.size()) : int64_t{1};
+      },
+      path, bounds, paths);
+  groups.clear();
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    groups.push_back({bounds[i].first, bounds[i].second, paths[i]});
+  }
+  logits.resize(static_cast<size_t>(n_out_rows * hp.n_vocab));
+  project(output_, s.logits_in.data(), logits.data(), groups, pool, s.matmul);
+  return Status();
+}
+
+}  // namespace quire::engine
