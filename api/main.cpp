@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/embed_command.h"
+#include "api/generate_command.h"
 #include "api/index_commands.h"
 #include "api/models_command.h"
 #include "api/quantize_command.h"
@@ -27,6 +28,7 @@ constexpr const char* kUsage =
     "  models inspect FILE.gguf   describe a GGUF model and the memory it needs\n"
     "  quantize IN OUT TYPE       convert a GGUF model to Q4_K_M, Q8_0, ...\n"
     "  embed --model M TEXT...    sentence embeddings as JSON arrays\n"
+    "  generate --model M -p TEXT generate text with a decoder model (llama, qwen2, qwen3)\n"
     "  version                    print the version and the CPU features in use\n"
     "  help                       show this help\n"
     "\n"
@@ -61,6 +63,8 @@ int main(int argc, char** argv) {
     status = quire::api::run_eval_command(rest);
   } else if (command == "embed") {
     status = quire::api::run_embed_command(rest);
+  } else if (command == "generate") {
+    status = quire::api::run_generate_command(rest);
   } else if (command == "quantize") {
     status = quire::api::run_quantize_command(rest);
   } else {

@@ -9,11 +9,13 @@ case "${1:-all}" in
   kernels) shift; build/bench/bench_kernels "$@" ;;
   embed) shift; build/bench/bench_embed "$@" ;;
   ingest) shift; build/bench/bench_ingest "$@" ;;
+  generate) shift; build/bench/bench_generate "$@" ;;
   all)
     build/bench/bench_machine
     build/bench/bench_kernels --threads 2
     build/bench/bench_embed --threads 2
     build/bench/bench_ingest --threads 2
+    build/bench/bench_generate --threads 2
     ;;
-  *) echo "usage: scripts/bench.sh [machine|kernels|embed|ingest|all] [args]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [machine|kernels|embed|ingest|generate|all] [args]" >&2; exit 2 ;;
 esac

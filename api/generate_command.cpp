@@ -1,0 +1,248 @@
+#include "api/generate_command.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "api/cli_args.h"
+#include "engine/chat/chat_template.h"
+#include "engine/core/log.h"
+#include "engine/runtime/generator.h"
+
+namespace quire::api {
+namespace {
+
+Result<double> parse_float(const std::string& text, const std::string& what) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(v)) return v;
+  } catch (...) {
+  }
+  return invalid_argument_error(what + ": expected a number, got '" + text + "'");
+}
+
+// -p/-n short forms of the options, as llama.cpp spells them.
+std::vector<std::string> expand_short_options(std::span<const std::string> args) {
+  std::vector<std::string> out;
+  for (const std::string& a : args) {
+    if (a == "-p") {
+      out.push_back("--prompt");
+    } else if (a == "-n") {
+      out.push_back("--n-predict");
+    } else if (a == "-m") {
+      out.push_back("--model");
+    } else if (a == "-t") {
+      out.push_back("--threads");
+    } else if (a == "-c") {
+      out.push_back("--ctx");
+    } else {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+// The text of a special token id, "" when there is none.
+std::string token_text(const engine::Vocab& vocab, engine::TokenId id) {
+  return id >= 0 && static_cast<size_t>(id) < vocab.size() ? vocab.tokens[static_cast<size_t>(id)]
+                                                           : std::string();
+}
+
+}  // namespace
+
+Status run_generate_command(std::span<const std::string> raw_args) {
+  std::string model_path, prompt, system,
+      n_text = "256", temp_text = "0.8", top_k_text = "40", top_p_text = "0.95",
+      min_p_text = "0.05", seed_text, repeat_text = "1.0", kv_text = "f16", ctx_text, threads_text,
+      template_name;
+  bool chat = false, json_out = false, verbose = false, ignore_eos = false;
+  ArgParser parser(
+      "quire generate",
+      "Generates text with a GGUF decoder model (llama, qwen2, qwen3), streaming it to stdout.\n"
+      "--verbose prints prefill and decode timings to stderr; --json prints one object at the "
+      "end.");
+  parser.add_option("model", &model_path, "M.gguf", "the model (required; -m)");
+  parser.add_option("prompt", &prompt, "TEXT", "the prompt (required; -p)");
+  parser.add_flag("chat", &chat, "format the prompt as a user turn with the model's chat template");
+  parser.add_option("system", &system, "TEXT", "system message (with --chat)");
+  parser.add_option("chat-template", &template_name, "NAME",
+                    "use a built-in chat template style (chatml, llama3, mistral-v3-tekken, gemma, "
+                    "phi3, zephyr, ...) instead of the model's");
+  parser.add_option("n-predict", &n_text, "N", "tokens to generate at most (default 256; -n)");
+  parser.add_option("temp", &temp_text, "T", "temperature (default 0.8; 0 = greedy)");
+  parser.add_option("top-k", &top_k_text, "K", "top-k (default 40; 0 = off)");
+  parser.add_option("top-p", &top_p_text, "P", "top-p (default 0.95; 1 = off)");
+  parser.add_option("min-p", &min_p_text, "P", "min-p (default 0.05; 0 = off)");
+  parser.add_option("repeat-penalty", &repeat_text, "R", "repetition penalty (default 1 = off)");
+  parser.add_option("seed", &seed_text, "S", "random seed (default: from the clock)");
+  parser.add_option("kv-type", &kv_text, "f16|q8_0|f32", "KV cache type (default f16)");
+  parser.add_option("ctx", &ctx_text, "N", "context length (default: the model's, at most 4096)");
+  parser.add_option("threads", &threads_text, "N", "threads (default: all CPUs; -t)");
+  parser.add_flag("ignore-eos", &ignore_eos, "keep generating past end-of-generation tokens");
+  parser.add_flag("json", &json_out, "print one JSON object at the end instead of streaming");
+  parser.add_flag("verbose", &verbose, "print timings and memory to stderr");
+  const std::vector<std::string> args = expand_short_options(raw_args);
+  QUIRE_RETURN_IF_ERROR(parser.parse(args));
+  if (parser.help_requested()) {
+    std::cout << parser.help();
+    return ok_status();
+  }
+  if (model_path.empty()) return invalid_argument_error("--model is required");
+  if (prompt.empty()) return invalid_argument_error("--prompt (-p) is required");
+
+  engine::GenerationRequest request;
+  {
+    long long n = 0;
+    try {
+      size_t used = 0;
+      n = std::stoll(n_text, &used);
+      if (used != n_text.size()) throw std::invalid_argument("n");
+    } catch (...) {
+      return invalid_argument_error("-n: expected an integer, got '" + n_text + "'");
+    }
+    if (n == 0 || n < -1) {
+      return invalid_argument_error("-n " + n_text +
+                                    ": nothing to generate (give at least 1, or -1 to generate "
+                                    "until the end of the answer or of the context)");
+    }
+    request.max_tokens = n;
+  }
+  engine::SamplingParams& sp = request.sampling;
+  QUIRE_ASSIGN_OR_RETURN(const double temp, parse_float(temp_text, "--temp"));
+  QUIRE_ASSIGN_OR_RETURN(const uint64_t top_k, parse_uint(top_k_text, "--top-k"));
+  QUIRE_ASSIGN_OR_RETURN(const double top_p, parse_float(top_p_text, "--top-p"));
+  QUIRE_ASSIGN_OR_RETURN(const double min_p, parse_float(min_p_text, "--min-p"));
+  QUIRE_ASSIGN_OR_RETURN(const double repeat, parse_float(repeat_text, "--repeat-penalty"));
+  sp.temperature = static_cast<float>(temp);
+  sp.top_k = static_cast<int32_t>(std::min<uint64_t>(top_k, 1u << 30));
+  sp.top_p = static_cast<float>(top_p);
+  sp.min_p = static_cast<float>(min_p);
+  sp.repeat_penalty = static_cast<float>(repeat);
+  if (!seed_text.empty()) {
+    QUIRE_ASSIGN_OR_RETURN(sp.seed, parse_uint(seed_text, "--seed"));
+  } else {
+    sp.seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+              std::random_device{}();
+  }
+  QUIRE_RETURN_IF_ERROR(engine::validate_sampling_params(sp));
+  request.ignore_eos = ignore_eos;
+
+  engine::GeneratorOptions options;
+  QUIRE_ASSIGN_OR_RETURN(options.kv_type, engine::parse_kv_type(kv_text));
+  if (!ctx_text.empty()) {
+    QUIRE_ASSIGN_OR_RETURN(const uint64_t n, parse_uint(ctx_text, "--ctx"));
+    if (n < 1 || n > (1u << 20)) return invalid_argument_error("--ctx: expected 1..1048576");
+    options.n_ctx = static_cast<int64_t>(n);
+  }
+  if (!threads_text.empty()) {
+    QUIRE_ASSIGN_OR_RETURN(const uint64_t n, parse_uint(threads_text, "--threads"));
+    if (n == 0 || n > 1024) return invalid_argument_error("--threads: expected 1..1024");
+    options.threads = static_cast<int>(n);
+  }
+  options.cached_sequences = 0;
+
+  const auto t_load = std::chrono::steady_clock::now();
+  QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<engine::LanguageModel> lm,
+                         engine::LanguageModel::open(model_path));
+  const engine::Tokenizer& tok = lm->tokenizer();
+  const engine::Vocab& vocab = tok.vocab();
+
+  std::string text = prompt;
+  if (chat || !template_name.empty() || !system.empty()) {
+    const std::string bos = token_text(vocab, vocab.bos), eos = token_text(vocab, vocab.eos);
+    Result<engine::ChatTemplate> tmpl = invalid_argument_error("no template");
+    if (!template_name.empty()) {
+      tmpl = engine::ChatTemplate::from_name(template_name, bos, eos);
+    } else {
+      const std::optional<std::string> source = lm->chat_template();
+      if (!source) {
+        return failed_precondition_error(
+            "'" + model_path +
+            "' has no chat template (tokenizer.chat_template); name one with --chat-template "
+            "(e.g. chatml) or leave out --chat");
+      }
+      tmpl = engine::ChatTemplate::from_template(*source, bos, eos);
+      if (!tmpl.ok()) {
+        return tmpl.status().with_context(
+            "the model's chat template is not one quire recognizes; name a built-in style with "
+            "--chat-template (e.g. chatml)");
+      }
+    }
+    if (!tmpl.ok()) return tmpl.status();
+    std::vector<engine::ChatMessage> messages;
+    if (!system.empty()) messages.push_back({"system", system});
+    messages.push_back({"user", prompt});
+    QUIRE_ASSIGN_OR_RETURN(text, tmpl->apply(messages, true));
+    request.stop = tmpl->stop_strings();
+  }
+  request.prompt = tok.encode(text, /*add_special=*/true, /*parse_special=*/true);
+  // A template that writes the BOS text itself plus the tokenizer's BOS would give two.
+  if (request.prompt.size() >= 2 && vocab.bos >= 0 && request.prompt[0] == vocab.bos &&
+      request.prompt[1] == vocab.bos) {
+    request.prompt.erase(request.prompt.begin());
+  }
+  QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<engine::Generator> gen,
+                         engine::Generator::create(*lm, options));
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+
+  auto stream = [&](std::string_view piece) {
+    if (!json_out) {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+    }
+    return true;
+  };
+  QUIRE_ASSIGN_OR_RETURN(engine::GenerationResult r, gen->generate(request, stream));
+  if (!json_out) std::fputs("\n", stdout);
+
+  const uint64_t kv_bytes =
+      gen->cache().bytes_per_position() * static_cast<uint64_t>(r.prompt_tokens + r.decode_steps);
+  if (json_out) {
+    nlohmann::json j = {{"model", lm->name()},
+                        {"text", r.text},
+                        {"token_ids", r.tokens},
+                        {"prompt_tokens", r.prompt_tokens},
+                        {"prefill_s", r.prefill_s},
+                        {"prefill_tok_s", r.prefill_tok_s()},
+                        {"generated_tokens", r.generated_tokens},
+                        {"decode_s", r.decode_s},
+                        {"decode_tok_s", r.decode_tok_s()},
+                        {"finish_reason", r.finish_reason},
+                        {"seed", sp.seed},
+                        {"kv_type", std::string(engine::kv_type_name(options.kv_type))},
+                        {"n_ctx", gen->n_ctx()},
+                        {"weights_bytes", lm->weight_bytes()},
+                        {"kv_bytes", kv_bytes}};
+    std::cout << j.dump() << "\n";
+  }
+  if (verbose) {
+    std::fprintf(stderr,
+                 "load duration:        %.3f s\n"
+                 "prompt eval count:    %lld token(s)\n"
+                 "prompt eval duration: %.3f s\n"
+                 "prompt eval rate:     %.2f tokens/s\n"
+                 "eval count:           %lld token(s)\n"
+                 "eval duration:        %.3f s\n"
+                 "eval rate:            %.2f tokens/s\n"
+                 "finish reason:        %s\n"
+                 "memory:               weights %s (mapped), KV cache %s (%s, %lld of %lld "
+                 "positions)\n"
+                 "seed:                 %llu\n",
+                 load_s, static_cast<long long>(r.prompt_tokens), r.prefill_s, r.prefill_tok_s(),
+                 static_cast<long long>(r.generated_tokens), r.decode_s, r.decode_tok_s(),
+                 r.finish_reason.c_str(), format_bytes(lm->weight_bytes()).c_str(),
+                 format_bytes(kv_bytes).c_str(),
+                 std::string(engine::kv_type_name(options.kv_type)).c_str(),
+                 static_cast<long long>(r.prompt_tokens + r.decode_steps),
+                 static_cast<long long>(gen->n_ctx()), static_cast<unsigned long long>(sp.seed));
+  }
+  return ok_status();
+}
+
+}  // namespace quire::api
