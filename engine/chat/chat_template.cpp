@@ -214,7 +214,8 @@ void format_openchat(Messages messages, bool add_ass, std::string& out) {
       out += m.content + "<|end_of_turn|>";
     } else {
       std::string role = m.role;
-      if (!role.empty()) role[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(role[0])));
+      if (!role.empty())
+        role[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(role[0])));
       out += "GPT4 Correct " + role + ": " + m.content + "<|end_of_turn|>";
     }
   }
@@ -512,7 +513,8 @@ std::string_view detect_style(std::string_view source) {
   if (has("[gMASK]<sop>")) return "chatglm4";
   if (has("<用户>")) return "minicpm";
   if (has("'Assistant: ' + message['content'] + eos_token")) return "deepseek2";
-  if (has("<｜Assistant｜>") && has("<｜User｜>") && has("<｜end▁of▁sentence｜>")) return "deepseek3";
+  if (has("<｜Assistant｜>") && has("<｜User｜>") && has("<｜end▁of▁sentence｜>"))
+    return "deepseek3";
   if (has("[|system|]") && has("[|assistant|]") && has("[|endofturn|]")) return "exaone3";
   if (has("rwkv-world")) return "rwkv-world";
   if (has("<|start_of_role|>")) return "granite";
@@ -562,6 +564,7 @@ struct JinjaRun {
   bool polyfill_system_role = false;
   bool typed_content = false;
   std::chrono::system_clock::time_point now;
+  jinja::Limits limits;
 };
 
 // One render of the template, unstripped.
@@ -609,6 +612,7 @@ Result<std::string> render_jinja(const jinja::Template& tmpl, Messages messages,
   context.emplace_back("eos_token", jinja::Data(eos));
   jinja::RenderOptions options;
   options.now = run.now;
+  options.limits = run.limits;
   return tmpl.render(context, options);
 }
 
@@ -617,6 +621,10 @@ bool renders_needle(const jinja::Template& tmpl, Messages messages, const std::s
   JinjaRun run;
   run.typed_content = typed_content;
   run.now = std::chrono::system_clock::time_point{};
+  // A probe renders two short messages: real templates need a few thousand steps, so a small
+  // budget keeps hostile templates from slowing model loading.
+  run.limits.max_steps = 200'000;
+  run.limits.max_output_bytes = size_t{1} << 20;
   const Result<std::string> out = render_jinja(tmpl, messages, false, bos, eos, run);
   return out.ok() && out->find(needle) != std::string::npos;
 }
@@ -653,13 +661,13 @@ Result<ChatTemplate> ChatTemplate::from_template(std::string_view source, std::s
     return unimplemented_error("chat template not recognised as any built-in style (\"" +
                                excerpt(source) + "\"); use the Jinja renderer or a named style");
   }
-  Result<ChatTemplate> out = from_jinja(source, std::move(bos), std::move(eos));
+  Result<ChatTemplate> out = from_jinja(source, bos, eos);
   if (out.ok()) return out;
   // The Jinja source did not parse: keep the built-in style, remember why Jinja is unavailable.
   ChatTemplate fallback;
   fallback.style_ = style_index(detected);
-  fallback.bos_ = std::string(bos);
-  fallback.eos_ = std::string(eos);
+  fallback.bos_ = std::move(bos);
+  fallback.eos_ = std::move(eos);
   fallback.jinja_status_ = out.status();
   return fallback;
 }

@@ -64,8 +64,7 @@ class ChatTemplate {
   // For --jinja: the source must parse as Jinja (else kInvalidArgument with the position); a
   // built-in style is detected too when possible (style() is "jinja" otherwise, and apply()
   // then fails with kFailedPrecondition).
-  static Result<ChatTemplate> from_jinja(std::string_view source, std::string bos,
-                                         std::string eos);
+  static Result<ChatTemplate> from_jinja(std::string_view source, std::string bos, std::string eos);
 
   // The rendered prompt text of the built-in style. add_generation_prompt: end with the
   // assistant turn's opening (some styles, e.g. the Mistral family, ignore it as llama.cpp
@@ -77,8 +76,7 @@ class ChatTemplate {
   // source or it did not parse -> kFailedPrecondition / kInvalidArgument; the template called
   // raise_exception or failed at run time -> kInvalidArgument with the template's message;
   // it exceeded the interpreter's step, depth or size limits -> kResourceExhausted.
-  Result<std::string> apply_jinja(std::span<const ChatMessage> messages,
-                                  bool add_generation_prompt,
+  Result<std::string> apply_jinja(std::span<const ChatMessage> messages, bool add_generation_prompt,
                                   const ChatJinjaOptions& options = {}) const;
 
   // The detected or named built-in style, as llama.cpp names it ("chatml", "llama3", ...), or
@@ -106,7 +104,7 @@ class ChatTemplate {
   std::string bos_;
   std::string eos_;
   std::shared_ptr<const jinja::Template> jinja_;  // null: no Jinja source or it did not parse
-  Status jinja_status_;  // why jinja_ is null when a source was given
+  Status jinja_status_;                           // why jinja_ is null when a source was given
   bool polyfill_system_role_ = false;
   bool polyfill_typed_content_ = false;
 };

@@ -13,29 +13,34 @@
 //    cycle()), break, continue, set (`set x = ...`, `set a, b = ...`, `set ns.attr = ...`,
 //    block `set x %}...{% endset`), macro (parameters with defaults, called like functions,
 //    returning their rendered text), filter blocks, generation (rendered as is).
-//  * Expressions: literals (strings with \n \t \r \b \f \\ \' \" escapes, integers, floats,
-//    true/false/none in both cases, lists, tuples, dicts), variables, attribute and item access,
+//  * Expressions: literals (strings with Python's escapes \n \t \r \b \f \v \0 \\ \' \" \xXX
+//    \uXXXX \UXXXXXXXX, integers, floats, true/false/none in both cases, lists, tuples, dicts),
+//    variables, attribute and item access,
 //    slices [a:b:c], calls with positional and keyword arguments, `|` filters, `is [not]` tests,
 //    `not`, `and`, `or`, `x if c else y`, == != < <= > >=, in / not in, + - * / // % ** ~.
 //  * Filters: abs, capitalize, count, default (d), dictsort, escape (e), first, float, indent,
 //    int, items, join, last, length, list, lower, map (attribute= or a filter name), reject,
-//    rejectattr, replace, reverse, safe, select, selectattr, sort, string, title, tojson
-//    (indent=), trim, unique, upper. Tests: boolean, callable, defined, divisibleby, eq /
-//    equalto / ==, even, false, float, integer, iterable, lower, mapping, none, number, odd,
-//    sequence, string, true, undefined, upper. Globals: namespace(), range(), raise_exception(),
-//    strftime_now() (when a time is given), dict(). Methods: str.strip / lstrip / rstrip /
-//    split / startswith / endswith / upper / lower / title / capitalize / replace; list.append /
-//    pop / insert; dict.items / keys / values / get / pop.
+//    rejectattr, replace, reverse, safe, select, selectattr, sort, string, sum, title, tojson
+//    (indent=, ensure_ascii=), trim, unique, upper. Tests: boolean, callable, defined,
+//    divisibleby, eq / equalto / ==, ne / !=, lt / le / gt / ge (and < <= > >=), even, false,
+//    float, in, integer, iterable, lower, mapping, none, number, odd, sameas, sequence, string,
+//    true, undefined, upper. Globals: namespace(), dict(), range(), raise_exception(), joiner(),
+//    strftime_now() (when the render is given a time). Methods: str.strip / lstrip / rstrip /
+//    split / startswith / endswith / upper / lower / title / capitalize / replace / find /
+//    join; list.append / extend / pop / insert; dict.items / keys / values / get / pop.
 //
 // Semantics shared with minja where Python Jinja2 differs: an undefined variable is the same
 // value as none (`is defined` is false for both, printing either gives ""); `+` with a string
-// on either side concatenates their string forms ("None" for none, "True"/"False"); item or
-// attribute access on none is an error; an index out of range is an error; printing a list or
-// dict gives its Python-style repr; tojson writes ", " and ": " separators (Python json.dumps)
-// and does not escape non-ASCII.
+// on either side concatenates their string forms ("None" for none, "True"/"False", floats as
+// printf("%f")); `and` gives a bool; attribute or item access on none is an error, and so is
+// an index out of range; printing a list or dict gives minja's repr ('quoted' strings, True,
+// null). Where minja has plain bugs the Python behaviour is kept: `in` on strings is a
+// substring test, strings are indexed, sliced, iterated and measured by code point, slices
+// clamp, `/` is true division, tojson is json.dumps (ensure_ascii off, "[]" for an empty list,
+// indent=0 still breaks lines), indent leaves blank lines alone.
 //
-// Not supported (a parse error names the construct): extends / block / include / import, call
-// blocks, recursive loops, raw blocks.
+// Not supported (a parse error names the construct): extends / block / include / import / from,
+// call, with, autoescape, do, raw, recursive loops, *args / **kwargs.
 //
 // Robustness: a template is data from a model file, so nothing it does may crash or hang the
 // process. Parsing is bounded by the nesting depth; rendering by Limits (steps, depth, sizes),
@@ -89,8 +94,8 @@ struct ParseOptions {
 };
 
 struct Limits {
-  int64_t max_steps = 2'000'000;              // statements run + expressions evaluated
-  int max_depth = 500;                        // nested evaluation frames (macro calls included)
+  int64_t max_steps = 2'000'000;               // statements run + expressions evaluated
+  int max_depth = 500;                         // nested evaluation frames (macro calls included)
   size_t max_output_bytes = size_t{16} << 20;  // the rendered text
   size_t max_string_bytes = size_t{16} << 20;  // any one string value
   size_t max_items = size_t{1} << 20;          // list/dict entries created in one render

@@ -131,10 +131,10 @@ Result<Value> attribute_path(Renderer& r, const Value& v, const std::string& pat
       int64_t index = 0;
       const auto parsed = std::from_chars(part.data(), part.data() + part.size(), index);
       const auto& items = current.as_array().items;
-      current = (parsed.ec == std::errc() && index >= 0 &&
-                 static_cast<size_t>(index) < items.size())
-                    ? items[static_cast<size_t>(index)]
-                    : Value();
+      current =
+          (parsed.ec == std::errc() && index >= 0 && static_cast<size_t>(index) < items.size())
+              ? items[static_cast<size_t>(index)]
+              : Value();
     } else {
       return Value();
     }
@@ -311,8 +311,8 @@ Result<Value> filter_default(Renderer&, const Value& v, CallArgs& args) {
 }
 
 Result<Value> filter_dictsort(Renderer& r, const Value& v, CallArgs& args) {
-  QUIRE_ASSIGN_OR_RETURN(const Params p, Params::bind("dictsort", args,
-                                                      {"case_sensitive", "by", "reverse"}));
+  QUIRE_ASSIGN_OR_RETURN(const Params p,
+                         Params::bind("dictsort", args, {"case_sensitive", "by", "reverse"}));
   if (!v.is_object()) return Renderer::error("dictsort expects a dict, got " + kind_name(v));
   const Value by = p.get(1, Value::string("key"));
   if (!by.is_string() || (by.as_string() != "key" && by.as_string() != "value")) {
@@ -329,8 +329,8 @@ Result<Value> filter_dictsort(Renderer& r, const Value& v, CallArgs& args) {
   QUIRE_RETURN_IF_ERROR(r.charge(keys.size() * 8));
   std::vector<Value> pairs;
   for (const size_t i : sorted_order(keys, p.get(2, Value::boolean(false)).truthy())) {
-    QUIRE_ASSIGN_OR_RETURN(Value pair, make_list(r, {Value::string(entries[i].first),
-                                                     entries[i].second}));
+    QUIRE_ASSIGN_OR_RETURN(Value pair,
+                           make_list(r, {Value::string(entries[i].first), entries[i].second}));
     pairs.push_back(std::move(pair));
   }
   return make_list(r, std::move(pairs));
@@ -637,8 +637,8 @@ Result<Value> filter_string(Renderer& r, const Value& v, CallArgs& args) {
 }
 
 Result<Value> filter_sort(Renderer& r, const Value& v, CallArgs& args) {
-  QUIRE_ASSIGN_OR_RETURN(const Params p, Params::bind("sort", args,
-                                                      {"reverse", "case_sensitive", "attribute"}));
+  QUIRE_ASSIGN_OR_RETURN(const Params p,
+                         Params::bind("sort", args, {"reverse", "case_sensitive", "attribute"}));
   QUIRE_ASSIGN_OR_RETURN(const std::vector<Value> items, elements(v, "sort"));
   std::vector<Value> sort_on;
   for (const Value& item : items) {
@@ -685,8 +685,8 @@ Result<Value> filter_tojson(Renderer& r, const Value& v, CallArgs& args) {
     if (indent < 0 || indent > 64) return Renderer::error("tojson indent must be in [0, 64]");
   }
   std::string out;
-  QUIRE_RETURN_IF_ERROR(r.to_json(v, static_cast<int>(indent),
-                                  p.get(1, Value::boolean(false)).truthy(), out));
+  QUIRE_RETURN_IF_ERROR(
+      r.to_json(v, static_cast<int>(indent), p.get(1, Value::boolean(false)).truthy(), out));
   return r.make_string(std::move(out));
 }
 
@@ -699,8 +699,8 @@ Result<Value> filter_trim(Renderer& r, const Value& v, CallArgs& args) {
 }
 
 Result<Value> filter_unique(Renderer& r, const Value& v, CallArgs& args) {
-  QUIRE_ASSIGN_OR_RETURN(const Params p, Params::bind("unique", args,
-                                                      {"case_sensitive", "attribute"}));
+  QUIRE_ASSIGN_OR_RETURN(const Params p,
+                         Params::bind("unique", args, {"case_sensitive", "attribute"}));
   QUIRE_ASSIGN_OR_RETURN(const std::vector<Value> items, elements(v, "unique"));
   const bool case_sensitive = p.get(0, Value::boolean(false)).truthy();
   std::vector<Value> out;
@@ -816,10 +816,10 @@ Status no_arguments(std::string_view test, const CallArgs& args) {
   return Renderer::error("test '" + std::string(test) + "' takes no arguments");
 }
 
-#define QUIRE_JINJA_KIND_TEST(function_name, test_name, condition)   \
+#define QUIRE_JINJA_KIND_TEST(function_name, test_name, condition)        \
   Result<bool> function_name(Renderer&, const Value& v, CallArgs& args) { \
-    QUIRE_RETURN_IF_ERROR(no_arguments(test_name, args));             \
-    return (condition);                                               \
+    QUIRE_RETURN_IF_ERROR(no_arguments(test_name, args));                 \
+    return (condition);                                                   \
   }
 
 QUIRE_JINJA_KIND_TEST(test_boolean, "boolean", v.is_bool())
@@ -1040,8 +1040,8 @@ Result<Value> string_method(Renderer& r, const std::string& s, const std::string
       QUIRE_ASSIGN_OR_RETURN(count, expect_int(p.get(2), "replace count"));
     }
     QUIRE_RETURN_IF_ERROR(r.charge(s.size() / 2));
-    QUIRE_ASSIGN_OR_RETURN(std::string out, replace(r, s, p.get(0).as_string(),
-                                                    p.get(1).as_string(), count));
+    QUIRE_ASSIGN_OR_RETURN(std::string out,
+                           replace(r, s, p.get(0).as_string(), p.get(1).as_string(), count));
     return r.make_string(std::move(out));
   }
   if (name == "find") {
@@ -1150,8 +1150,8 @@ Result<Value> object_method(Renderer& r, const Value& object, const std::string&
 
 bool has_method(const Value& v, const std::string& name) {
   static constexpr std::string_view kStringMethods[] = {
-      "capitalize", "endswith", "find", "join", "lower", "lstrip", "replace",
-      "rstrip", "split", "startswith", "strip", "title", "upper"};
+      "capitalize", "endswith", "find",       "join",  "lower", "lstrip", "replace",
+      "rstrip",     "split",    "startswith", "strip", "title", "upper"};
   static constexpr std::string_view kArrayMethods[] = {"append", "extend", "insert", "pop"};
   static constexpr std::string_view kObjectMethods[] = {"get", "items", "keys", "pop", "values"};
   const auto in = [&name](const auto& list) {
@@ -1163,7 +1163,8 @@ bool has_method(const Value& v, const std::string& name) {
   return false;
 }
 
-// ---- globals -------------------------------------------------------------------------------------
+// ---- globals
+// -------------------------------------------------------------------------------------
 
 Result<Value> global_range(Renderer& r, CallArgs& args) {
   if (!args.named.empty()) return Renderer::error("range() takes no keyword arguments");

@@ -49,17 +49,16 @@ struct Token {
   enum class Type { kText, kOutput, kComment, kTag };
   Type type = Type::kText;
   size_t offset = 0;
-  bool strip_before = false;  // "-" after the opening delimiter
-  bool strip_after = false;   // "-" before the closing delimiter
-  std::string text;           // kText
-  std::string keyword;        // kTag
+  bool strip_before = false;   // "-" after the opening delimiter
+  bool strip_after = false;    // "-" before the closing delimiter
+  std::string text;            // kText
+  std::string keyword;         // kTag
   std::unique_ptr<Stmt> stmt;  // kOutput: the statement; kTag: its header
 };
 
 class Parser {
  public:
-  Parser(std::string_view source, const ParseOptions& options)
-      : src_(source), options_(options) {
+  Parser(std::string_view source, const ParseOptions& options) : src_(source), options_(options) {
     line_starts_.push_back(0);
     for (size_t i = 0; i < src_.size(); ++i) {
       if (src_[i] == '\n') line_starts_.push_back(i + 1);
@@ -974,8 +973,8 @@ class Parser {
       const size_t opened_at = token.offset;
       const auto expect_end = [&](std::string_view end) -> Status {
         if (i >= tokens_.size()) {
-          return error_at(opened_at, "'" + keyword + "' is not closed (expected '" +
-                                         std::string(end) + "')");
+          return error_at(opened_at,
+                          "'" + keyword + "' is not closed (expected '" + std::string(end) + "')");
         }
         ++i;
         return ok_status();
@@ -992,8 +991,8 @@ class Parser {
             stmt->exprs.push_back(std::move(tokens_[i].stmt->exprs[0]));
             ++i;
             stmt->bodies.emplace_back();
-            QUIRE_RETURN_IF_ERROR(build(i, stmt->bodies.back(), {"elif", "else", "endif"},
-                                        nesting + 1, loop_depth));
+            QUIRE_RETURN_IF_ERROR(
+                build(i, stmt->bodies.back(), {"elif", "else", "endif"}, nesting + 1, loop_depth));
           }
           if (i < tokens_.size() && tokens_[i].keyword == "else") {
             ++i;
@@ -1028,8 +1027,7 @@ class Parser {
           break;
         case StmtKind::kFilterBlock:
           stmt->bodies.resize(1);
-          QUIRE_RETURN_IF_ERROR(
-              build(i, stmt->bodies[0], {"endfilter"}, nesting + 1, loop_depth));
+          QUIRE_RETURN_IF_ERROR(build(i, stmt->bodies[0], {"endfilter"}, nesting + 1, loop_depth));
           QUIRE_RETURN_IF_ERROR(expect_end("endfilter"));
           break;
         case StmtKind::kBreak:

@@ -113,9 +113,9 @@ Result<std::string> Template::render(const Data::Object& context,
 }
 
 Result<std::string> Renderer::run(const Program& program, const Data::Object& context) {
-  Scope* globals = new_scope(nullptr);
+  QUIRE_ASSIGN_OR_RETURN(Scope * globals, new_scope(nullptr));
   install_globals(*this, globals->vars);
-  Scope* top = new_scope(globals);
+  QUIRE_ASSIGN_OR_RETURN(Scope * top, new_scope(globals));
   for (const auto& [name, data] : context) {
     QUIRE_ASSIGN_OR_RETURN(Value value, from_data(data, 0));
     top->vars.set(name, std::move(value));
@@ -183,7 +183,7 @@ Status Renderer::push(const Value& array, Value item) {
 }
 
 Status Renderer::set(const Value& object, const std::string& key, Value item) {
-  QUIRE_RETURN_IF_ERROR(count_items(1));
+  if (object.as_object().find(key) == nullptr) QUIRE_RETURN_IF_ERROR(count_items(1));
   object.as_object().set(key, std::move(item));
   return ok_status();
 }
@@ -198,16 +198,17 @@ Value Renderer::make_callable(std::string name, NativeFunction function) {
   return Value::callable(heap_.new_callable(std::move(name), std::move(function)));
 }
 
-Scope* Renderer::new_scope(Scope* parent) {
+Result<Scope*> Renderer::new_scope(Scope* parent) {
+  QUIRE_RETURN_IF_ERROR(count_items(1));
   Scope& scope = scopes_.emplace_back();
   scope.parent = parent;
   return &scope;
 }
 
-Value* Renderer::lookup(Scope* scope, const std::string& name) {
+const Value* Renderer::lookup(const Scope* scope, const std::string& name) {
   for (; scope != nullptr; scope = scope->parent) {
     const Value* v = scope->vars.find(name);
-    if (v != nullptr) return const_cast<Value*>(v);
+    if (v != nullptr) return v;
   }
   return nullptr;
 }
@@ -474,8 +475,7 @@ Result<bool> Renderer::contains(const Value& container, const Value& item) {
     case Value::Kind::kNone:
       return false;
     default:
-      return error("'in' needs a list, dict or string on the right, got " +
-                   type_name(container));
+      return error("'in' needs a list, dict or string on the right, got " + type_name(container));
   }
 }
 
@@ -517,18 +517,22 @@ Status Renderer::render_body(const Body& body, Scope* scope, std::string& out) {
   return ok_status();
 }
 
+Status Renderer::set_variable(Scope* scope, const std::string& name, Value value) {
+  if (scope->vars.find(name) == nullptr) QUIRE_RETURN_IF_ERROR(count_items(1));
+  scope->vars.set(name, std::move(value));
+  return ok_status();
+}
+
 Status Renderer::bind_names(const std::vector<std::string>& names, const Value& item,
                             Scope* scope) {
-  QUIRE_RETURN_IF_ERROR(count_items(names.size()));
-  if (names.size() == 1) {
-    scope->vars.set(names[0], item);
-    return ok_status();
-  }
+  if (names.size() == 1) return set_variable(scope, names[0], item);
   if (!item.is_array() || item.as_array().items.size() != names.size()) {
     return error("cannot unpack " + type_name(item) + " into " + std::to_string(names.size()) +
                  " variables");
   }
-  for (size_t i = 0; i < names.size(); ++i) scope->vars.set(names[i], item.as_array().items[i]);
+  for (size_t i = 0; i < names.size(); ++i) {
+    QUIRE_RETURN_IF_ERROR(set_variable(scope, names[i], item.as_array().items[i]));
+  }
   return ok_status();
 }
 
@@ -579,7 +583,7 @@ Status Renderer::render_stmt(const Stmt& stmt, Scope* scope, std::string& out) {
       break;
     }
     case StmtKind::kSetAttr: {
-      Value* target = lookup(scope, stmt.names[0]);
+      const Value* target = lookup(scope, stmt.names[0]);
       if (target == nullptr || !target->is_object()) {
         status = error("cannot set '" + stmt.names[1] + "' on '" + stmt.names[0] + "', which is " +
                        (target == nullptr ? std::string("undefined") : type_name(*target)) +
@@ -601,23 +605,23 @@ Status Renderer::render_stmt(const Stmt& stmt, Scope* scope, std::string& out) {
     }
     case StmtKind::kMacro: {
       const Stmt* macro = &stmt;
-      Value function = make_callable(
-          stmt.names[0], [macro, scope](Renderer& renderer, CallArgs& args) {
+      Value function =
+          make_callable(stmt.names[0], [macro, scope](Renderer& renderer, CallArgs& args) {
             return renderer.call_macro(*macro, scope, args);
           });
-      status = count_items(1);
-      if (status.ok()) scope->vars.set(stmt.names[0], function);
+      status = set_variable(scope, stmt.names[0], function);
       break;
     }
     case StmtKind::kFilterBlock: {
       std::string text;
       status = render_body(stmt.bodies[0], scope, text);
       if (!status.ok()) break;
-      Scope* inner = new_scope(scope);
+      Result<Scope*> inner = new_scope(scope);
+      if (!inner.ok()) return inner.status();
       Result<Value> input = make_string(std::move(text));
       if (!input.ok()) return input.status();
-      inner->vars.set(kBlockInput, *input);
-      Result<Value> value = eval(*stmt.exprs[0], inner);
+      (*inner)->vars.set(kBlockInput, *input);
+      Result<Value> value = eval(*stmt.exprs[0], *inner);
       if (!value.ok()) return value.status();
       Result<std::string> printed = to_str(*value);
       status = printed.ok() ? append(out, *printed) : printed.status();
@@ -662,8 +666,9 @@ Status Renderer::render_for(const Stmt& stmt, Scope* scope, std::string& out) {
 
   if (stmt.exprs[1] != nullptr) {  // for x in items if condition
     std::vector<Value> kept;
-    Scope* probe = new_scope(scope);
+    QUIRE_ASSIGN_OR_RETURN(Scope * probe, new_scope(scope));
     for (const Value& item : items) {
+      QUIRE_RETURN_IF_ERROR(charge(0));
       QUIRE_RETURN_IF_ERROR(bind_names(stmt.names, item, probe));
       QUIRE_ASSIGN_OR_RETURN(const Value keep, eval(*stmt.exprs[1], probe));
       if (keep.truthy()) kept.push_back(item);
@@ -672,23 +677,24 @@ Status Renderer::render_for(const Stmt& stmt, Scope* scope, std::string& out) {
   }
   if (items.empty()) return render_body(stmt.bodies[1], scope, out);
 
-  Scope* loop_scope = new_scope(scope);
+  QUIRE_ASSIGN_OR_RETURN(Scope * loop_scope, new_scope(scope));
   const Value loop = new_object();
   Object* loop_object = &loop.as_object();
   QUIRE_RETURN_IF_ERROR(count_items(12));
-  loop_object->set("cycle", make_callable("loop.cycle", [loop_object](Renderer&,
-                                                                      CallArgs& args) {
-                     if (args.positional.empty()) {
-                       return Result<Value>(Renderer::error("loop.cycle() needs arguments"));
-                     }
-                     const Value* index = loop_object->find("index0");
-                     const int64_t i = index != nullptr && index->is_int() ? index->as_int() : 0;
-                     return Result<Value>(
-                         args.positional[static_cast<size_t>(i) % args.positional.size()]);
-                   }));
+  loop_object->set(
+      "cycle", make_callable("loop.cycle", [loop_object](Renderer&, CallArgs& args) {
+        if (args.positional.empty()) {
+          return Result<Value>(Renderer::error("loop.cycle() needs arguments"));
+        }
+        const Value* index = loop_object->find("index0");
+        const int64_t i = index != nullptr && index->is_int() ? index->as_int() : 0;
+        return Result<Value>(args.positional[static_cast<size_t>(i) % args.positional.size()]);
+      }));
   loop_scope->vars.set("loop", loop);
   const int64_t n = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < n; ++i) {
+    // Each iteration costs a step, so that empty bodies in nested loops cannot spin forever.
+    QUIRE_RETURN_IF_ERROR(charge(0));
     const Value& item = items[static_cast<size_t>(i)];
     QUIRE_RETURN_IF_ERROR(bind_names(stmt.names, item, loop_scope));
     loop_object->set("index", Value::integer(i + 1));
@@ -717,8 +723,8 @@ Result<Value> Renderer::call_macro(const Stmt& macro, Scope* definition, CallArg
     return error("macro '" + name + "' takes " + std::to_string(n_params) + " arguments, got " +
                  std::to_string(args.positional.size()));
   }
-  Scope* scope = new_scope(definition);
-  QUIRE_RETURN_IF_ERROR(count_items(1 + n_params));
+  QUIRE_ASSIGN_OR_RETURN(Scope * scope, new_scope(definition));
+  QUIRE_RETURN_IF_ERROR(count_items(n_params));
   std::vector<bool> given(n_params, false);
   for (size_t i = 0; i < args.positional.size(); ++i) {
     scope->vars.set(macro.names[i + 1], args.positional[i]);
@@ -920,8 +926,8 @@ Result<Value> Renderer::eval_call(const Expr& e, Scope* scope) {
 
 Result<Value> Renderer::eval_binary(BinaryOp op, const Value& l, const Value& r) {
   const auto unsupported = [&]() {
-    return error(std::string("unsupported operand types for ") + op_text(op) + ": " +
-                 type_name(l) + " and " + type_name(r));
+    return error(std::string("unsupported operand types for ") + op_text(op) + ": " + type_name(l) +
+                 " and " + type_name(r));
   };
   switch (op) {
     case BinaryOp::kConcat: {
@@ -985,7 +991,8 @@ Result<Value> Renderer::eval_binary(BinaryOp op, const Value& l, const Value& r)
       const int64_t count = std::max<int64_t>(0, count_value.as_int());
       if (sequence.is_string()) {
         const std::string& s = sequence.as_string();
-        if (!s.empty() && static_cast<uint64_t>(count) > options_.limits.max_string_bytes / s.size()) {
+        if (!s.empty() &&
+            static_cast<uint64_t>(count) > options_.limits.max_string_bytes / s.size()) {
           return check_string(options_.limits.max_string_bytes + 1);
         }
         std::string out;
@@ -994,7 +1001,8 @@ Result<Value> Renderer::eval_binary(BinaryOp op, const Value& l, const Value& r)
         return make_string(std::move(out));
       }
       const auto& items = sequence.as_array().items;
-      if (!items.empty() && static_cast<uint64_t>(count) > options_.limits.max_items / items.size()) {
+      if (!items.empty() &&
+          static_cast<uint64_t>(count) > options_.limits.max_items / items.size()) {
         return count_items(options_.limits.max_items + 1);
       }
       const size_t total = items.size() * static_cast<size_t>(count);
@@ -1013,10 +1021,12 @@ Result<Value> Renderer::eval_binary(BinaryOp op, const Value& l, const Value& r)
     case BinaryOp::kFloorDiv:
     case BinaryOp::kMod:
       if (!l.is_number() || !r.is_number()) return unsupported();
-      if (r.to_double() == 0.0) return error(op == BinaryOp::kMod ? "modulo by zero" : "division by zero");
+      if (r.to_double() == 0.0)
+        return error(op == BinaryOp::kMod ? "modulo by zero" : "division by zero");
       if (l.is_int() && r.is_int()) {
         if (l.as_int() == std::numeric_limits<int64_t>::min() && r.as_int() == -1) {
-          return op == BinaryOp::kMod ? Value::integer(0) : Result<Value>(error("integer overflow"));
+          return op == BinaryOp::kMod ? Value::integer(0)
+                                      : Result<Value>(error("integer overflow"));
         }
         return Value::integer(op == BinaryOp::kMod ? floor_mod(l.as_int(), r.as_int())
                                                    : floor_div(l.as_int(), r.as_int()));

@@ -73,14 +73,17 @@ class Renderer {
  private:
   enum class Control { kNone, kBreak, kContinue };
 
-  Scope* new_scope(Scope* parent);
+  Result<Scope*> new_scope(Scope* parent);  // counts against Limits::max_items
   Result<Value> from_data(const Data& data, int depth);
-  static Value* lookup(Scope* scope, const std::string& name);
+  // The innermost variable called `name`, or null.
+  static const Value* lookup(const Scope* scope, const std::string& name);
 
   Status render_body(const Body& body, Scope* scope, std::string& out);
   Status render_stmt(const Stmt& stmt, Scope* scope, std::string& out);
   Status render_for(const Stmt& stmt, Scope* scope, std::string& out);
   Status append(std::string& out, std::string_view text);
+  // Sets a variable of `scope`; a new name counts against Limits::max_items.
+  Status set_variable(Scope* scope, const std::string& name, Value value);
   Status bind_names(const std::vector<std::string>& names, const Value& item, Scope* scope);
   Result<Value> call_macro(const Stmt& macro, Scope* definition, CallArgs& args);
 

@@ -39,7 +39,8 @@ class Value {
   static Value integer(int64_t v) { return Value(Variant(std::in_place_index<2>, v)); }
   static Value number(double v) { return Value(Variant(std::in_place_index<3>, v)); }
   static Value string(std::string v) {
-    return Value(Variant(std::in_place_index<4>, std::make_shared<const std::string>(std::move(v))));
+    return Value(
+        Variant(std::in_place_index<4>, std::make_shared<const std::string>(std::move(v))));
   }
   static Value string(std::shared_ptr<const std::string> v) {
     return Value(Variant(std::in_place_index<4>, std::move(v)));
