@@ -66,16 +66,23 @@ class ThreadPool {
   std::vector<std::thread> threads_;
   std::mutex run_mutex_;
 
-  // The current job; written by run() before generation_ is bumped (release), read by workers
-  // after they observe the new generation (acquire).
-  Invoke invoke_ = nullptr;
-  void* ctx_ = nullptr;
-  size_t n_ = 0;
-  size_t grain_ = 1;
-  size_t n_chunks_ = 0;
-  std::atomic<size_t> next_chunk_{0};
-  std::atomic<int> active_workers_{0};
-  std::atomic<uint32_t> generation_{0};
+  // The current job. run() first stores claim_ = (job << 32 | 0xffffffff) (nothing claimable, and
+  // a stale claim of the previous job fails), writes the descriptor, resets done_chunks_, then
+  // publishes the job
+  // by storing claim_ = (job << 32 | 0) (release) and bumping wake_ for sleeping workers. A
+  // participant claims chunk c of job j with a compare-exchange of claim_ from (j, c) to
+  // (j, c + 1), so a worker that wakes late can never claim a chunk of a job it did not read
+  // (its exchange fails and it re-reads). run() returns once done_chunks_ reaches the job's
+  // chunk count: it waits for the work, not for every worker to notice the job, which matters on
+  // a busy machine where a worker may not be scheduled for milliseconds.
+  std::atomic<Invoke> invoke_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
+  std::atomic<size_t> n_{0};
+  std::atomic<size_t> grain_{1};
+  std::atomic<size_t> n_chunks_{0};
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<size_t> done_chunks_{0};
+  std::atomic<uint32_t> wake_{0};
   std::atomic<bool> stop_{false};
 };
 
