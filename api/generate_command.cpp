@@ -219,7 +219,7 @@ Status run_generate_command(std::span<const std::string> raw_args) {
                         {"n_ctx", gen->n_ctx()},
                         {"weights_bytes", lm->weight_bytes()},
                         {"kv_bytes", kv_bytes}};
-    std::cout << j.dump() << "\n";
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
   if (verbose) {
     std::fprintf(stderr,
