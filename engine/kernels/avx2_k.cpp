@@ -3,11 +3,15 @@
 // super-block is decoded in registers and multiplied with maddubs (u8 x i8 -> i16 pairs) and
 // madd (i16 x i16 -> i32 pairs, applying the sub-block scale).
 //
-// Agreement with the reference (engine/quant/quant_k.cpp): per super-block the int32 sums are the
-// same integers, and the float of a super-block is formed with the same operations in the same
-// order (fma(-dmin*da, summ, d*da*sumi) for Q4_K / Q5_K, d*da*sumi for Q6_K), so a one-block row
-// is bit-identical. Across super-blocks the reference sums in double, we in f32 (Q4_K / Q5_K add
-// the per-block values, Q6_K accumulates with an FMA).
+// Rounding. Q4_K and Q6_K follow llama.cpp's x86 AVX2 ggml_vec_dot_q4_K_q8_K / _q6_K_q8_K (build
+// 4748) operation for operation, so they are bit-identical to it (what the conformance goldens
+// need): the int32 sums stay spread over 8 lanes (lane k: bytes 4k..4k+3 of each 32-weight
+// register, already multiplied by the sub-block scale), each super-block adds
+// fma(d * da, f32(lane), acc) per lane, and the lanes are added at the end (hsum8). The reference
+// (engine/quant/quant_k.cpp) instead converts each super-block's total once and sums in double,
+// so the two differ by f32 rounding (a few ulp per super-block of sum |terms|). Q5_K keeps the
+// reference's per-block float (fma(-dmin*da, summ, d*da*sumi), a one-block row bit-identical to
+// the reference) summed across super-blocks in f32.
 #include <immintrin.h>
 
 #include <cstring>
@@ -35,11 +39,13 @@ inline __m128 sum_lanes_pair(__m256i a, __m256i b) {
   return _mm_cvtepi32_ps(s);
 }
 
-inline __m128 sum_lanes(__m256i a) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));  // swap 64-bit halves
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));  // swap 32-bit neighbours
-  return _mm_cvtepi32_ps(s);
+// The 8 lanes added as llama.cpp's hsum_float_8 does: (l_k + l_(k+4)), then lanes (0, 2) and
+// (1, 3), then the two.
+inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
 }
 
 // The 12 scale bytes of Q4_K / Q5_K (read as 16: the block continues after them) as 16 bytes
@@ -138,6 +144,29 @@ inline ScaleMinSums scale_min_block_sums(const Block& b, const BlockQ8_K& q8) {
     sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, sc_hi));
   }
   return {sumi, summ, dd_dm};
+}
+
+// Q4_K in llama.cpp's AVX2 order (ggml_vec_dot_q4_K_q8_K, build 4748), bit-identical to it: per
+// super-block, acc (8 lanes) = fma(d * da, f32(sumi lanes), acc) and acc_m (4 lanes) =
+// fma(-(dmin * da), f32(prod), acc_m), where prod lane k = sum over sub-blocks 2k, 2k+1 of
+// mn_j (bsums[2j] + bsums[2j+1]); at the end hsum8(acc) + ((m0 + m2) + (m1 + m3)).
+inline float vec_dot_q4_k_ggml(int64_t n, const void* w, const void* a) {
+  const auto* wb = static_cast<const BlockQ4_K*>(w);
+  const auto* ab = static_cast<const BlockQ8_K*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  __m128 acc_m = _mm_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const ScaleMinSums r = scale_min_block_sums<false>(wb[i], ab[i]);
+    // summ lane k = mn_k (bsums[2k] + bsums[2k+1]); prod lane k = summ lanes 2k + 2k+1.
+    const __m256i pairs = _mm256_hadd_epi32(r.summ, r.summ);
+    const __m128i prod =
+        _mm_unpacklo_epi64(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+    acc_m = _mm_fnmadd_ps(_mm_permute_ps(r.dd_dm, 0x55), _mm_cvtepi32_ps(prod), acc_m);
+    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(r.dd_dm), _mm256_cvtepi32_ps(r.sumi), acc);
+  }
+  acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+  acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+  return hsum8(acc) + _mm_cvtss_f32(acc_m);
 }
 
 // The per-block float is fma(-dm, summ, dd * sumi) of the block's own exact integer sums. Four
@@ -255,7 +284,7 @@ void quantize_row_q8_k(const float* src, void* dst, int64_t n) {
 }
 
 void vec_dot_q4_k_q8_k(int64_t n, float* s, const void* w, const void* a) {
-  *s = vec_dot_scale_min<false, BlockQ4_K>(n, w, a);
+  *s = vec_dot_q4_k_ggml(n, w, a);
 }
 
 void vec_dot_q5_k_q8_k(int64_t n, float* s, const void* w, const void* a) {
@@ -267,16 +296,14 @@ void vec_dot_q6_k_q8_k(int64_t n, float* s, const void* w, const void* a) {
   const auto* ab = static_cast<const BlockQ8_K*>(a);
   const __m256i low4 = _mm256_set1_epi8(0x0f);
   const __m256i top2 = _mm256_set1_epi8(0x30);
-  __m128 acc = _mm_setzero_ps();
+  const __m256i offset32 = _mm256_set1_epi8(32);
+  __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     const BlockQ6_K& b = wb[i];
     const BlockQ8_K& q8 = ab[i];
-    const __m128 dd = _mm_set_ss(fp16_to_fp32(b.d) * q8.d);
-    // Levels are stored as q + 32 in 0..63 (unsigned, as maddubs wants):
-    //   sum_k sc_j (q_k - 32) a_k = sum_k sc_j q_k a_k - 32 sum_j sc_j bsums[j].
+    const float dd = q8.d * fp16_to_fp32(b.d);
     const __m256i scales =
         _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
-    const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(scales, load256(q8.bsums)), 5);
     __m256i sumi = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
@@ -298,11 +325,19 @@ void vec_dot_q6_k_q8_k(int64_t n, float* s, const void* w, const void* a) {
       const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
                                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), top2));
       const int8_t* a8 = q8.qs + 128 * h;
-      // Levels <= 63 and |a| <= 128: each maddubs pair is at most 16128 in magnitude.
-      const __m256i p0 = _mm256_maddubs_epi16(q0, load256(a8));
-      const __m256i p1 = _mm256_maddubs_epi16(q1, load256(a8 + 32));
-      const __m256i p2 = _mm256_maddubs_epi16(q2, load256(a8 + 64));
-      const __m256i p3 = _mm256_maddubs_epi16(q3, load256(a8 + 96));
+      const __m256i a0 = load256(a8), a1 = load256(a8 + 32);
+      const __m256i a2 = load256(a8 + 64), a3 = load256(a8 + 96);
+      // Pair sums of (q - 32) a, exact in int16: |each| <= 2 * 32 * 128 = 8192 (the two
+      // maddubs are at most 16128 and 8192 in magnitude). The lanes then hold the same
+      // integers as llama.cpp's, which subtracts the 32 the same way.
+      const __m256i p0 =
+          _mm256_sub_epi16(_mm256_maddubs_epi16(q0, a0), _mm256_maddubs_epi16(offset32, a0));
+      const __m256i p1 =
+          _mm256_sub_epi16(_mm256_maddubs_epi16(q1, a1), _mm256_maddubs_epi16(offset32, a1));
+      const __m256i p2 =
+          _mm256_sub_epi16(_mm256_maddubs_epi16(q2, a2), _mm256_maddubs_epi16(offset32, a2));
+      const __m256i p3 =
+          _mm256_sub_epi16(_mm256_maddubs_epi16(q3, a3), _mm256_maddubs_epi16(offset32, a3));
       sumi = _mm256_add_epi32(
           sumi, _mm256_madd_epi16(p0, _mm256_shuffle_epi8(sc, broadcast16_pair_control(0))));
       sumi = _mm256_add_epi32(
@@ -312,10 +347,9 @@ void vec_dot_q6_k_q8_k(int64_t n, float* s, const void* w, const void* a) {
       sumi = _mm256_add_epi32(
           sumi, _mm256_madd_epi16(p3, _mm256_shuffle_epi8(sc, broadcast16_pair_control(6))));
     }
-    sumi = _mm256_sub_epi32(sumi, offset);
-    acc = _mm_fmadd_ss(dd, sum_lanes(sumi), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
   }
-  *s = _mm_cvtss_f32(acc);
+  *s = hsum8(acc);
 }
 
 }  // namespace quire::engine::avx2

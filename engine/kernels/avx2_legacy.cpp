@@ -3,20 +3,36 @@
 //
 // Dot products. One block pair gives 8 int32 partial sums (below), computed exactly:
 //   _mm256_maddubs_epi16(u8 weights, s8 activations) -> 16 int16 pair sums, no saturation since
-//   |pair| <= 2 * 31 * 128 = 7936; _mm256_madd_epi16(., 1) -> 8 int32.
+//   |pair| <= 2 * 31 * 128 = 7936; _mm256_madd_epi16(., 1) -> 8 int32. Lane k holds the products
+//   of bytes 4k..4k+3 of the block's 32 weights in order (low nibbles are weights 0..15).
 // Signed weights (Q4_0, Q5_0) are fed as unsigned codes and the offset is taken back out in
 // int16: Q4_0 sum (u - 8) a = maddubs(u, a) - maddubs(8, a); Q5_0 sum (nibble + 16 h - 16) a =
 // maddubs(nibble, a) - maddubs(16 (1 - h), a). (Measured faster here than the sign trick, which
 // costs a byte subtraction and two signs.) Q8_0 uses the sign trick: sum x a = sum |x| (a sign(x)),
-// which needs x, a != -128 (the quantizers produce -127..127).
-// Eight blocks are reduced together (a transposing hadd tree gives their 8 exact block sums in
-// one vector), so each block contributes d_w * d_a * sumi through one FMA, like the reference's
-// per-block term; only the order of the f32 additions across blocks differs. For Q4_1/Q5_1 the
+// which needs x, a != -128 (the quantizers produce -127..127). Either way the 8 lane sums are the
+// same integers as llama.cpp's mul_sum_i8_pairs_float lanes.
+//
+// Float accumulation follows llama.cpp's x86 AVX2 kernels (build 4748) operation for operation,
+// so the results are bit-identical to llama.cpp's (what the conformance goldens need):
+//   Q5_0, Q8_0 (ggml_vec_dot_*_q8_0): per block, d = f32(d_w) * f32(d_a) rounded to f32, then
+//     acc = fma(d, f32(lane sums), acc) on 8 lanes, blocks in order; at the end the 8 lanes are
+//     added as (l_k + l_(k+4)), then pairs (0, 2), (1, 3), then the two halves. Q8_0 prompts go
+//     through llamafile's tinyBLAS_Q0_AVX there, whose per-output arithmetic is the same.
+//   Q4_0: llama.cpp repacks Q4_0 weights (8 rows interleaved) and multiplies them with
+//     ggml_gemv/gemm_q4_0_8x8_q8_0, which take each block's whole integer sum: acc =
+//     fma(f32(sumi), d_w * d_a, acc), one f32 chain over the blocks.
+// The reference instead rounds d * sumi once per block and sums the blocks in double, so a
+// one-block row differs from it by a few ulp at most.
+//
+// Q4_1 / Q5_1 (min types) reduce eight blocks together (a transposing hadd tree gives their 8
+// exact block sums in one vector), so each block contributes its term through one operation like
+// the reference's per-block term; only the order of the f32 additions across blocks differs. The
 // block term is formed exactly as the reference does, round(d_w d_a sumi) + round(m_w s_a),
-// before it is accumulated: the two halves can cancel almost completely (a block far from 0
-// with a small spread), so accumulating them separately would lose the result.
+// before it is accumulated: the two halves can cancel almost completely (a block far from 0 with
+// a small spread), so accumulating them separately would lose the result.
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "engine/kernels/avx2.h"
@@ -185,9 +201,10 @@ const uint8_t* field(const Block* b, const uint16_t Block::*member) {
   return _mm256_add_ps(rounded(_mm256_mul_ps(dd, sumi)), rounded(_mm256_mul_ps(m, s)));
 }
 
-// sum over blocks i < nb of d_w d_a sumi_i (+ m_w s_a for types with a min).
+// Types with a min: sum over blocks i < nb of d_w d_a sumi_i + m_w s_a, eight blocks at a time.
 template <typename Dot>
-float dot_blocks(int64_t nb, const typename Dot::W* x, const typename Dot::A* y) {
+float dot_blocks_with_min(int64_t nb, const typename Dot::W* x, const typename Dot::A* y) {
+  static_assert(Dot::kHasMin);
   using W = typename Dot::W;
   using A = typename Dot::A;
   __m256 acc = _mm256_setzero_ps();
@@ -201,13 +218,9 @@ float dot_blocks(int64_t nb, const typename Dot::W* x, const typename Dot::A* y)
                 Dot::partial(xb[6], yb[6]), Dot::partial(xb[7], yb[7])));
     const __m256 dw = load_f16_strided(field(x + i, &W::d), sizeof(W));
     const __m256 da = load_f16_strided(field(y + i, &A::d), sizeof(A));
-    if constexpr (Dot::kHasMin) {
-      const __m256 mw = load_f16_strided(field(x + i, &W::m), sizeof(W));
-      const __m256 sa = load_f16_strided(field(y + i, &A::s), sizeof(A));
-      acc = _mm256_add_ps(acc, block_terms_with_min(_mm256_mul_ps(dw, da), sumi, mw, sa));
-    } else {
-      acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), sumi, acc);
-    }
+    const __m256 mw = load_f16_strided(field(x + i, &W::m), sizeof(W));
+    const __m256 sa = load_f16_strided(field(y + i, &A::s), sizeof(A));
+    acc = _mm256_add_ps(acc, block_terms_with_min(_mm256_mul_ps(dw, da), sumi, mw, sa));
   }
   if (i < nb) {
     const int count = static_cast<int>(nb - i);
@@ -219,15 +232,67 @@ float dot_blocks(int64_t nb, const typename Dot::W* x, const typename Dot::A* y)
                                                    partial[4], partial[5], partial[6], partial[7]));
     const __m256 dw = load_f16_strided_partial(field(x + i, &W::d), sizeof(W), count);
     const __m256 da = load_f16_strided_partial(field(y + i, &A::d), sizeof(A), count);
-    if constexpr (Dot::kHasMin) {
-      const __m256 mw = load_f16_strided_partial(field(x + i, &W::m), sizeof(W), count);
-      const __m256 sa = load_f16_strided_partial(field(y + i, &A::s), sizeof(A), count);
-      acc = _mm256_add_ps(acc, block_terms_with_min(_mm256_mul_ps(dw, da), sumi, mw, sa));
-    } else {
-      acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), sumi, acc);
-    }
+    const __m256 mw = load_f16_strided_partial(field(x + i, &W::m), sizeof(W), count);
+    const __m256 sa = load_f16_strided_partial(field(y + i, &A::s), sizeof(A), count);
+    acc = _mm256_add_ps(acc, block_terms_with_min(_mm256_mul_ps(dw, da), sumi, mw, sa));
   }
   return hsum(acc);
+}
+
+// Types without a min, in llama.cpp's order (see the top of the file): 8 lane accumulators, one
+// fma per block with d = d_w * d_a, then hsum.
+template <typename Dot>
+float dot_blocks_ggml(int64_t nb, const typename Dot::W* x, const typename Dot::A* y) {
+  static_assert(!Dot::kHasMin);
+  using W = typename Dot::W;
+  using A = typename Dot::A;
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  // The d products of 8 blocks at once (the same f32 products), then broadcast one per block.
+  alignas(32) float dd[kGroup];
+  for (; i + kGroup <= nb; i += kGroup) {
+    _mm256_store_ps(dd, _mm256_mul_ps(load_f16_strided(field(x + i, &W::d), sizeof(W)),
+                                      load_f16_strided(field(y + i, &A::d), sizeof(A))));
+#pragma GCC unroll 8
+    for (int k = 0; k < kGroup; ++k) {
+      const __m256 sumi = _mm256_cvtepi32_ps(Dot::partial(x[i + k], y[i + k]));
+      acc = _mm256_fmadd_ps(_mm256_broadcast_ss(&dd[k]), sumi, acc);
+    }
+  }
+  for (; i < nb; ++i) {
+    const float d = _cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(Dot::partial(x[i], y[i])), acc);
+  }
+  return hsum(acc);
+}
+
+// Q4_0 in the order of llama.cpp's repacked Q4_0 kernels (ggml_gemv/gemm_q4_0_8x8_q8_0, AVX2),
+// which llama.cpp uses for every Q4_0 weight matrix with a multiple of 8 rows on an AVX2 CPU:
+// per block the exact integer sum, then acc = fma(f32(sumi), d_w * d_a, acc), blocks in order.
+// Eight blocks' sums are reduced together; the accumulation is a scalar chain.
+float dot_blocks_q4_0_repacked(int64_t nb, const BlockQ4_0* x, const BlockQ8_0* y) {
+  float acc = 0.0f;
+  int64_t i = 0;
+  alignas(32) float sumf[kGroup];  // exact: |sumi| <= 32 * 8 * 127 < 2^24
+  alignas(32) float dd[kGroup];
+  for (; i + kGroup <= nb; i += kGroup) {
+    const BlockQ4_0* xb = x + i;
+    const BlockQ8_0* yb = y + i;
+    _mm256_store_ps(sumf, _mm256_cvtepi32_ps(reduce8(
+                              DotQ4_0::partial(xb[0], yb[0]), DotQ4_0::partial(xb[1], yb[1]),
+                              DotQ4_0::partial(xb[2], yb[2]), DotQ4_0::partial(xb[3], yb[3]),
+                              DotQ4_0::partial(xb[4], yb[4]), DotQ4_0::partial(xb[5], yb[5]),
+                              DotQ4_0::partial(xb[6], yb[6]), DotQ4_0::partial(xb[7], yb[7]))));
+    _mm256_store_ps(dd,
+                    _mm256_mul_ps(load_f16_strided(field(xb, &BlockQ4_0::d), sizeof(BlockQ4_0)),
+                                  load_f16_strided(field(yb, &BlockQ8_0::d), sizeof(BlockQ8_0))));
+    for (int k = 0; k < kGroup; ++k) acc = std::fma(sumf[k], dd[k], acc);
+  }
+  for (; i < nb; ++i) {
+    const float d = _cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d);
+    acc = std::fma(static_cast<float>(hsum_i32(DotQ4_0::partial(x[i], y[i]))), d, acc);
+  }
+  return acc;
 }
 
 // Q8 activation block (llama.cpp's x86 semantics): d = amax/127, q = round_half_even(x * id)
@@ -290,28 +355,28 @@ void quantize_row_q8_1_act(const float* src, void* dst, int64_t n) {
 }
 
 void vec_dot_q4_0_q8_0(int64_t n, float* s, const void* w, const void* a) {
-  *s = dot_blocks<DotQ4_0>(n / kQK4_0, static_cast<const BlockQ4_0*>(w),
-                           static_cast<const BlockQ8_0*>(a));
+  *s = dot_blocks_q4_0_repacked(n / kQK4_0, static_cast<const BlockQ4_0*>(w),
+                                static_cast<const BlockQ8_0*>(a));
 }
 
 void vec_dot_q4_1_q8_1(int64_t n, float* s, const void* w, const void* a) {
-  *s = dot_blocks<DotQ4_1>(n / kQK4_1, static_cast<const BlockQ4_1*>(w),
-                           static_cast<const BlockQ8_1*>(a));
+  *s = dot_blocks_with_min<DotQ4_1>(n / kQK4_1, static_cast<const BlockQ4_1*>(w),
+                                    static_cast<const BlockQ8_1*>(a));
 }
 
 void vec_dot_q5_0_q8_0(int64_t n, float* s, const void* w, const void* a) {
-  *s = dot_blocks<DotQ5_0>(n / kQK5_0, static_cast<const BlockQ5_0*>(w),
-                           static_cast<const BlockQ8_0*>(a));
+  *s = dot_blocks_ggml<DotQ5_0>(n / kQK5_0, static_cast<const BlockQ5_0*>(w),
+                                static_cast<const BlockQ8_0*>(a));
 }
 
 void vec_dot_q5_1_q8_1(int64_t n, float* s, const void* w, const void* a) {
-  *s = dot_blocks<DotQ5_1>(n / kQK5_1, static_cast<const BlockQ5_1*>(w),
-                           static_cast<const BlockQ8_1*>(a));
+  *s = dot_blocks_with_min<DotQ5_1>(n / kQK5_1, static_cast<const BlockQ5_1*>(w),
+                                    static_cast<const BlockQ8_1*>(a));
 }
 
 void vec_dot_q8_0_q8_0(int64_t n, float* s, const void* w, const void* a) {
-  *s = dot_blocks<DotQ8_0>(n / kQK8_0, static_cast<const BlockQ8_0*>(w),
-                           static_cast<const BlockQ8_0*>(a));
+  *s = dot_blocks_ggml<DotQ8_0>(n / kQK8_0, static_cast<const BlockQ8_0*>(w),
+                                static_cast<const BlockQ8_0*>(a));
 }
 
 }  // namespace quire::engine::avx2

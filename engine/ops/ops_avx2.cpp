@@ -1,8 +1,13 @@
 // AVX2 + FMA + F16C ops, 8 floats per vector. Each function mirrors the roundings of its
-// reference in ops_ref.cpp (products and sums rounded separately, never fused, sums in double),
-// so the only differences are the order of the double sums and, for the exp-based ops, exp_f32
-// in place of std::exp. A tail of n % 8 elements goes through the same code with masked loads and
-// stores.
+// reference in ops_ref.cpp (products and sums rounded separately, never fused, sums in double).
+// Where llama.cpp's CPU backend (build 4748, x86 AVX2) rounds differently from the plain
+// reference, these versions follow llama.cpp, because quantized models amplify a 1-ulp
+// difference into a flipped 8-bit activation step (see the conformance README):
+//   rmsnorm: squares summed in double sequentially, like ggml_compute_forward_rms_norm_f32;
+//   silu / swiglu / softmax: e^x by ggml_v_expf's algorithm (exp8_llama below, up to ~2 ulp)
+//     instead of std::exp; softmax sums its exponentials per group of 8 in f32 (ggml's
+//     horizontal order) and the group sums sequentially in double, like ggml_vec_soft_max_f32.
+// A tail of n % 8 elements goes through the same code with masked loads and stores.
 #include "engine/ops/ops_avx2.h"
 
 #include <immintrin.h>
@@ -107,10 +112,62 @@ __m256 exp8(__m256 x) {
   return _mm256_mul_ps(_mm256_mul_ps(p, scale_half), scale_rest);
 }
 
-// x / (1 + e^-x), the division exact-rounded like the reference's.
+// e^x as llama.cpp's AVX2 ggml_v_expf computes it (an Arm optimized-routines design), operation
+// for operation, so silu and softmax round like llama.cpp's:
+//   n = round(x / ln2) through the 1.5 * 2^23 shifter (z = fma(x, 1/ln2, shifter), n = z -
+//   shifter); b = x - n ln2 with ln2 split in two (two fnmadd), e^b - 1 ~ b (c1 + b c2 + b^2 (c3 +
+//   b c4
+//   + b^2 c5)) evaluated as fma(fma(fma(c5, b, c4), b^2, fma(c3, b, c2)), b^2, c1 b);
+//   result = 2^n (1 + p) as fma(p, 2^n, 2^n), with 2^n built from the shifter's low bits.
+// Lanes with |n| > 126 take a scaled path (2^n split in two factors; |n| > 192: overflow to inf
+// or underflow to 0). Maximum error ~1.45 ulp + 0.5 (llama.cpp's figure); e^-inf = 0,
+// e^inf = inf, NaN stays NaN.
+__m256 exp8_llama(__m256 x) {
+  const __m256 shifter = _mm256_set1_ps(0x1.8p23f);
+  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shifter);
+  const __m256 n = _mm256_sub_ps(z, shifter);
+  const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                    _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+  // 2^n: the shifter leaves n in the low mantissa bits of z; shifted into the exponent field
+  // and added to 1.0f's bits.
+  const __m256i n_exponent = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+  const __m256 scale =
+      _mm256_castsi256_ps(_mm256_add_epi32(n_exponent, _mm256_castps_si256(_mm256_set1_ps(1.0f))));
+  const __m256 abs_n = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
+  const __m256 far = _mm256_cmp_ps(abs_n, _mm256_set1_ps(126.0f), _CMP_GT_OQ);
+  const __m256 b2 = _mm256_mul_ps(b, b);
+  const __m256 high = _mm256_fmadd_ps(
+      _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), b2,
+      _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f)));
+  const __m256 p = _mm256_fmadd_ps(high, b2, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+  if (_mm256_movemask_ps(far) == 0) return _mm256_fmadd_ps(p, scale, scale);
+  // 2^n = s1 * s2 with both factors normal: s1 = 2^-125 (n <= 0) or 2^127 (n > 0), s2 = 2^n / s1.
+  const __m256i negative =
+      _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                       _mm256_set1_epi32(static_cast<int32_t>(0x82000000u)));
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(negative, _mm256_set1_epi32(0x7f000000)));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(n_exponent, negative));
+  const __m256 very_far = _mm256_cmp_ps(abs_n, _mm256_set1_ps(192.0f), _CMP_GT_OQ);
+  const __m256 scaled = _mm256_mul_ps(_mm256_fmadd_ps(s2, p, s2), s1);
+  const __m256 near_or_far = _mm256_or_ps(_mm256_and_ps(far, scaled),
+                                          _mm256_andnot_ps(far, _mm256_fmadd_ps(scale, p, scale)));
+  return _mm256_or_ps(_mm256_and_ps(very_far, _mm256_mul_ps(s1, s1)),
+                      _mm256_andnot_ps(very_far, near_or_far));
+}
+
+// x / (1 + e^-x) as llama.cpp's ggml_v_silu: -x as 0 - x, e^-x by exp8_llama, one division.
 __m256 silu8(__m256 x) {
-  const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
-  return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), rounded(e)));
+  const __m256 e = exp8_llama(_mm256_sub_ps(_mm256_setzero_ps(), x));
+  return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+// The 8 lanes added in llama.cpp's order (hsum_float_8, also ggml_vec_soft_max_f32's group
+// sum): (l_k + l_(k+4)), then (0, 2) and (1, 3), then the two.
+float horizontal_sum_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
 }
 
 // y = f(x) elementwise for a vector function f.
@@ -160,7 +217,11 @@ double sum_pd(const float* x, int64_t n, G g) {
 }  // namespace
 
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
-  const double sum = sum_pd(x, n, [](__m256 v) { return _mm256_mul_ps(v, v); });
+  // Sequential, as ggml sums (a double sum of f32 squares is not always exact, so the order can
+  // move the f32 mean by an ulp). One dependent add per element: negligible next to the matrix
+  // products around a norm.
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
   const auto mean = static_cast<float>(sum / static_cast<double>(n));
   const __m256 inv_rms = _mm256_set1_ps(1.0f / std::sqrt(mean + eps));
   if (w == nullptr) {
@@ -231,23 +292,25 @@ void softmax(float* x, int64_t n, float scale, const float* mask) {
     return;
   }
 
-  // Pass 2: x = e^(x - max), summed in double. Missing tail lanes give e^(0 - max) != 0 and
-  // are masked out of the sum.
+  // Pass 2: x = e^(x - max) and its sum, as ggml_vec_soft_max_f32: each group of 8 (from the
+  // start of the row) summed in f32 in hsum order, the group sums added in double in order.
+  // The tail is a group whose missing lanes add 0: what llama.cpp computes for attention rows,
+  // which it pads to a multiple of 32 with masked (-inf, e^-inf = 0) entries.
   const __m256 max_b = _mm256_set1_ps(max);
-  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  double sum = 0.0;
   i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), max_b));
+    const __m256 e = exp8_llama(_mm256_sub_ps(_mm256_loadu_ps(x + i), max_b));
     _mm256_storeu_ps(x + i, e);
-    accumulate_pd(e, lo, hi);
+    sum += static_cast<double>(horizontal_sum_ps(e));
   }
   if (i < n) {
     const Tail tail(n - i);
-    const __m256 e = exp8(_mm256_sub_ps(tail.load(x + i), max_b));
+    const __m256 e = _mm256_and_ps(exp8_llama(_mm256_sub_ps(tail.load(x + i), max_b)),
+                                   _mm256_castsi256_ps(tail.mask));
     tail.store(x + i, e);
-    accumulate_pd(_mm256_and_ps(e, _mm256_castsi256_ps(tail.mask)), lo, hi);
+    sum += static_cast<double>(horizontal_sum_ps(e));
   }
-  const double sum = horizontal_sum(_mm256_add_pd(lo, hi));
 
   // Pass 3: normalise.
   const __m256 inv_sum = _mm256_set1_ps(static_cast<float>(1.0 / sum));

@@ -4,10 +4,13 @@
 // element goes through the same vector arithmetic.
 //
 // Agreement with ops::ref (tested on random data, odd lengths included):
-//   add, mul, scale, gelu_ggml: identical floats;
-//   rmsnorm, layernorm: identical arithmetic except the order of the double-precision sums, so at
-//     most an ulp of the normalising factor apart (relative <= 1e-6);
-//   softmax, silu, swiglu: use exp_f32 below instead of std::exp (relative <= 2e-6).
+//   add, mul, scale, gelu_ggml, rmsnorm: identical floats (rmsnorm sums sequentially in double,
+//     as ggml does);
+//   layernorm: identical arithmetic except the order of the double-precision sums (relative
+//     <= 1e-6);
+//   softmax, silu, swiglu: compute e^x as llama.cpp's ggml_v_expf does (and softmax sums groups
+//     of 8 in f32, the groups in double, as ggml), so they match llama.cpp bit for bit rather
+//     than the std::exp reference (relative <= 2e-6).
 #pragma once
 
 #include <cstdint>
@@ -31,8 +34,9 @@ float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);
 void to_f16(const float* x, uint16_t* y, int64_t n);
+float dot_f16_ggml(const uint16_t* a, const uint16_t* b, int64_t n);  // identical to ref's
 
-// y = e^x, the vectorised exponential the ops above use; y may alias x. Within ~1 ulp of
+// y = e^x, a vectorised exponential (not the one softmax/silu use); y may alias x. Within ~1 ulp of
 // std::exp for normal results (see ops_avx2.cpp for the measured error), 0 below -103.97
 // (where e^x rounds to zero), +inf above 88.72, NaN for NaN.
 void exp_f32(const float* x, float* y, int64_t n);

@@ -3,12 +3,15 @@
 // weight type.
 //
 // Tolerances (relative to the reference value, |got - want| <= tol * max(|want|, floor)):
-//   add, mul, scale, gelu_ggml: bit-identical (same single rounding per element / same table);
-//   rmsnorm, layernorm: 1e-6. Both versions square/subtract in f32 and sum in double; only the
-//     order of the double additions differs, which can move the f32 mean by at most an ulp in
-//     rare cases, i.e. ~1.2e-7 relative on the output (layernorm: floor 1, as the bias can cancel);
-//   softmax, silu, swiglu: 2e-6. exp_f32 is within ~1 ulp of e^x (ExpF32 test), the normalising
-//     sum / the division add an ulp or two: a few 1e-7, with margin.
+//   add, mul, scale, gelu_ggml, rmsnorm: bit-identical (same single rounding per element / same
+//     table / the same sequential double sum);
+//   layernorm: 1e-6. Both versions subtract/square in f32 and sum in double; only the order of
+//     the double additions differs, which can move the f32 mean by at most an ulp in rare cases,
+//     i.e. ~1.2e-7 relative on the output (floor 1, as the bias can cancel);
+//   softmax, silu, swiglu: 2e-6. The AVX2 versions use llama.cpp's e^x (ggml_v_expf's algorithm,
+//     <= ~2 ulp) where the reference has std::exp; the normalising sum / the division add an ulp
+//     or two: a few 1e-7, with margin. They are also checked bit for bit against a scalar model
+//     of llama.cpp's arithmetic (LlamaCpp* tests).
 #include "engine/ops/ops.h"
 
 #include <algorithm>
@@ -189,7 +192,7 @@ TEST(OpsAvx2Test, TailStoresStayInsideTheRow) {
   }
 }
 
-TEST(OpsAvx2Test, RmsnormMatchesReference) {
+TEST(OpsAvx2Test, RmsnormBitIdenticalToReference) {
   REQUIRE_AVX2();
   for (int64_t n : kLengths) {
     SCOPED_TRACE(n);
@@ -199,10 +202,10 @@ TEST(OpsAvx2Test, RmsnormMatchesReference) {
     for (const float* weight : {static_cast<const float*>(nullptr), w.data()}) {
       ref::rmsnorm(x.data(), weight, want.data(), n, 1e-5f);
       avx2::rmsnorm(x.data(), weight, got.data(), n, 1e-5f);
-      EXPECT_LE(max_rel_error(got, want, 1e-30), 1e-6);
+      expect_bits_equal(got, want, "rmsnorm");
       got = x;
       avx2::rmsnorm(got.data(), weight, got.data(), n, 1e-5f);
-      EXPECT_LE(max_rel_error(got, want, 1e-30), 1e-6) << "in place";
+      expect_bits_equal(got, want, "rmsnorm in place");
     }
   }
 }
@@ -282,6 +285,95 @@ TEST(OpsAvx2Test, SiluAndSwigluMatchReference) {
     got = u;
     avx2::swiglu(g.data(), got.data(), got.data(), n);
     EXPECT_LE(max_rel_error(got, want, 1e-30), 2e-6) << "swiglu y == u";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// llama.cpp's arithmetic (build 4748, x86 AVX2) in scalar code: ggml_v_expf, ggml_v_silu and
+// ggml_vec_soft_max_f32. The AVX2 silu / swiglu / softmax must match it bit for bit.
+
+// ggml_v_expf, lane by lane: n = round(x / ln2) via the 1.5 * 2^23 shifter, b = x - n ln2 (two
+// parts), a polynomial for e^b - 1, then 2^n (1 + p), with a two-factor scaling for |n| > 126.
+float llama_expf(float x) {
+  const float shifter = 0x1.8p23f;
+  const float z = std::fma(x, 0x1.715476p+0f, shifter);
+  const float n = z - shifter;
+  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  const uint32_t e = std::bit_cast<uint32_t>(z) << 23;
+  const float k = std::bit_cast<float>(e + std::bit_cast<uint32_t>(1.0f));
+  const float u = b * b;
+  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                                    std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                           u, 0x1.ffffecp-1f * b);
+  if (!(std::fabs(n) > 126.0f)) return std::fma(j, k, k);
+  const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
+  const float s1 = std::bit_cast<float>(g + 0x7f000000u);
+  const float s2 = std::bit_cast<float>(e - g);
+  if (std::fabs(n) > 192.0f) return s1 * s1;
+  return std::fma(s2, j, s2) * s1;
+}
+
+float llama_silu(float x) {
+  return x / (1.0f + llama_expf(0.0f - x));
+}
+
+// ggml_soft_max on a row padded with masked entries to a multiple of 8: x * scale (+ mask), the
+// max, e^(x - max) summed per group of 8 in f32 (hsum order) and the groups in double, then
+// times (float)(1 / sum).
+std::vector<float> llama_softmax(std::vector<float> x, float scale, const float* mask) {
+  float max = -kInf;
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = x[i] * scale;
+    if (mask != nullptr) x[i] = x[i] + mask[i];
+    max = std::max(max, x[i]);
+  }
+  double sum = 0.0;
+  for (size_t g = 0; g < x.size(); g += 8) {
+    float e[8] = {};
+    for (size_t l = 0; l < 8 && g + l < x.size(); ++l) e[l] = x[g + l] = llama_expf(x[g + l] - max);
+    float t[4];
+    for (int l = 0; l < 4; ++l) t[l] = e[l + 4] + e[l];
+    sum += static_cast<double>((t[0] + t[2]) + (t[1] + t[3]));
+  }
+  const auto inv = static_cast<float>(1.0 / sum);
+  for (float& v : x) v = v * inv;
+  return x;
+}
+
+TEST(OpsAvx2Test, LlamaCppExpSiluAndSwiglu) {
+  REQUIRE_AVX2();
+  for (int64_t n : kLengths) {
+    SCOPED_TRACE(n);
+    auto g = activation_inputs(n, 60);
+    // The far paths of the exponential: |x / ln2| beyond 126 and 192, and infinities.
+    const float far[] = {-150.0f, -120.0f, -87.5f, 87.5f, 120.0f, 150.0f, -kInf, kInf};
+    for (size_t i = 0; i < std::size(far) && i < g.size(); ++i) g[(i * 5 + 1) % g.size()] = far[i];
+    const auto u = random_normal(n, 61, 0.0f, 2.0f);
+    std::vector<float> want(g.size()), want_glu(g.size()), got(g.size());
+    for (size_t i = 0; i < g.size(); ++i) {
+      want[i] = llama_silu(g[i]);
+      want_glu[i] = want[i] * u[i];
+    }
+    avx2::silu(g.data(), got.data(), n);
+    expect_bits_equal(got, want, "silu");
+    avx2::swiglu(g.data(), u.data(), got.data(), n);
+    expect_bits_equal(got, want_glu, "swiglu");
+  }
+}
+
+TEST(OpsAvx2Test, LlamaCppSoftmax) {
+  REQUIRE_AVX2();
+  for (int64_t n : kLengths) {
+    SCOPED_TRACE(n);
+    const auto x = random_normal(n, 62, 0.0f, 8.0f);
+    auto mask = random_normal(n, 63, 0.0f, 0.5f);
+    for (int64_t i = n / 2 + 1; i < n; ++i) mask[static_cast<size_t>(i)] = -kInf;
+    for (const float* m :
+         {static_cast<const float*>(nullptr), static_cast<const float*>(mask.data())}) {
+      auto got = x;
+      avx2::softmax(got.data(), n, 0.17677669f, m);
+      expect_bits_equal(got, llama_softmax(x, 0.17677669f, m), "softmax");
+    }
   }
 }
 

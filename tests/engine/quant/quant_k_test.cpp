@@ -470,27 +470,120 @@ TEST(QuantKAvx2, Q8KQuantizerGivesIdenticalBytes) {
   }
 }
 
-// A weight row against an activation row: each super-block on its own must be bit-identical
-// (same integer sums, same float operations), and the whole row within 1e-5 of sum_b |v_b|,
-// where v_b is block b's value. Justification: the reference sums the v_b in double, the kernel
-// in f32 (at most two roundings per block, each <= 2^-24 of a partial sum bounded by
-// sum_b |v_b|), so the difference is below 2 * 43 * 2^-24 ~ 5.1e-6 of it for n <= 11008.
+// llama.cpp's x86 AVX2 rounding order for Q4_K and Q6_K (ggml_vec_dot_q4_K_q8_K /
+// _q6_K_q8_K, build 4748) in scalar code, which the AVX2 kernels must reproduce bit for bit (see
+// engine/kernels/avx2_k.cpp). Per super-block the integer sums stay in 8 lanes, lane k holding
+// bytes 4k..4k+3 of every 32-weight register (already times the sub-block scale); each lane adds
+// fma(d * da, lane, acc_k); Q4_K's min term goes through 4 lanes (prod_m = sub-blocks 2m, 2m+1)
+// with fma(-(dmin * da), prod_m, accm_m). The row is hsum8(acc) (+ (m0 + m2) + (m1 + m3)).
+// `magnitude` receives sum |d * lane| (+ sum |dmin * prod|) over all super-blocks: the scale of
+// any reordering error.
+
+// Sub-block j's 6-bit scale and min of a Q4_K / Q5_K super-block (FORMATS.md layout).
+void scale_min(int j, const uint8_t* s, int* sc, int* mn) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *mn = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
+    *mn = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+float hsum_float_8(const float* l) {
+  float t[4];
+  for (int k = 0; k < 4; ++k) t[k] = l[k + 4] + l[k];
+  return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
+std::optional<float> llama_order_dot(const KType& t, int64_t n, const uint8_t* w, const uint8_t* a,
+                                     double* magnitude) {
+  const std::string name = t.name;
+  if (name != "q4_K" && name != "q6_K") return std::nullopt;
+  const auto* ab = reinterpret_cast<const BlockQ8_K*>(a);
+  float acc[8] = {}, accm[4] = {};
+  *magnitude = 0;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const BlockQ8_K& y = ab[i];
+    int lanes[8] = {};
+    float d = 0;
+    if (name == "q4_K") {
+      const auto& x = reinterpret_cast<const BlockQ4_K*>(w)[i];
+      d = y.d * fp16_to_fp32(x.d);
+      const float dmin = -y.d * fp16_to_fp32(x.dmin);
+      int sc[8], mn[8];
+      for (int j = 0; j < 8; ++j) scale_min(j, x.scales, &sc[j], &mn[j]);
+      for (int g = 0; g < 4; ++g) {
+        for (int l = 0; l < 32; ++l) {
+          lanes[l / 4] += sc[2 * g] * (x.qs[32 * g + l] & 15) * y.qs[64 * g + l];
+          lanes[l / 4] += sc[2 * g + 1] * (x.qs[32 * g + l] >> 4) * y.qs[64 * g + 32 + l];
+        }
+      }
+      for (int m = 0; m < 4; ++m) {
+        const int prod = mn[2 * m] * (y.bsums[4 * m] + y.bsums[4 * m + 1]) +
+                         mn[2 * m + 1] * (y.bsums[4 * m + 2] + y.bsums[4 * m + 3]);
+        accm[m] = std::fma(dmin, static_cast<float>(prod), accm[m]);
+        *magnitude += std::fabs(static_cast<double>(dmin) * prod);
+      }
+    } else {
+      const auto& x = reinterpret_cast<const BlockQ6_K*>(w)[i];
+      d = y.d * fp16_to_fp32(x.d);
+      for (int h = 0; h < 2; ++h) {
+        for (int l = 0; l < 32; ++l) {
+          const uint8_t lo = x.ql[64 * h + l], hi = x.ql[64 * h + 32 + l], top = x.qh[32 * h + l];
+          // Register m of half h holds weights 128h + 32m + l; l < 16 is sub-block 8h + 2m.
+          const int q[4] = {(lo & 15) | ((top & 3) << 4), (hi & 15) | (((top >> 2) & 3) << 4),
+                            (lo >> 4) | (((top >> 4) & 3) << 4),
+                            (hi >> 4) | (((top >> 6) & 3) << 4)};
+          for (int m = 0; m < 4; ++m) {
+            const int sc = x.scales[8 * h + 2 * m + l / 16];
+            lanes[l / 4] += sc * (q[m] - 32) * y.qs[128 * h + 32 * m + l];
+          }
+        }
+      }
+    }
+    for (int k = 0; k < 8; ++k) {
+      acc[k] = std::fma(d, static_cast<float>(lanes[k]), acc[k]);
+      *magnitude += std::fabs(static_cast<double>(d) * lanes[k]);
+    }
+  }
+  const float mins = (accm[0] + accm[2]) + (accm[1] + accm[3]);
+  return name == "q4_K" ? hsum_float_8(acc) + mins : hsum_float_8(acc);
+}
+
+// A weight row against an activation row. Q4_K and Q6_K: bit-identical to llama.cpp's order
+// above, each super-block alone and the whole row; the row within 1e-5 of the reference,
+// relative to the sum of |lane terms| (the reference sums exact per-block integers in double;
+// llama.cpp's lanes round once per super-block and term, at most ~43 + 8 roundings of 2^-24 of
+// a partial sum for n <= 11008: < 3.1e-6). Q5_K: each super-block bit-identical to the reference
+// (same integer sums, same float operations), the row within 1e-5 of sum_b |v_b|, where v_b is
+// block b's value (f32 against double accumulation: below 2 * 43 * 2^-24 ~ 5.1e-6).
 void expect_avx2_dot_matches(const KType& t, const std::vector<uint8_t>& wq,
                              const std::vector<uint8_t>& aq, int64_t n) {
   const int64_t nb = n / kQK_K;
-  double magnitude = 0;
+  double magnitude = 0, lane_magnitude = 0;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* wb = wq.data() + b * t.block_bytes;
     const uint8_t* ab = aq.data() + b * sizeof(BlockQ8_K);
     float ref, fast;
     t.dot(kQK_K, &ref, wb, ab);
     t.dot_avx2(kQK_K, &fast, wb, ab);
-    ASSERT_EQ(fast, ref) << "super-block " << b;
+    const std::optional<float> llama = llama_order_dot(t, kQK_K, wb, ab, &lane_magnitude);
+    if (llama) {
+      ASSERT_EQ(fast, *llama) << "super-block " << b;
+    } else {
+      ASSERT_EQ(fast, ref) << "super-block " << b;
+    }
     magnitude += std::fabs(ref);
   }
   float ref, fast;
   t.dot(n, &ref, wq.data(), aq.data());
   t.dot_avx2(n, &fast, wq.data(), aq.data());
+  const std::optional<float> llama = llama_order_dot(t, n, wq.data(), aq.data(), &lane_magnitude);
+  if (llama) {
+    ASSERT_EQ(fast, *llama) << "row of " << n;
+    magnitude = lane_magnitude;
+  }
   EXPECT_NEAR(fast, ref, 1e-5 * magnitude);
 }
 
