@@ -323,6 +323,7 @@ Status DecoderModel::forward(std::span<const StepEntry> step, KvCache& cache,
     const size_t n_tasks = rows * static_cast<size_t>(hp.n_head);
     s.per_thread.resize(static_cast<size_t>(pool.size()));
     s.per_thread_bytes.resize(static_cast<size_t>(pool.size()));
+    s.per_thread_acc.resize(static_cast<size_t>(pool.size()));
     pool.parallel_for(n_tasks, 1, [&](size_t b, size_t end, int worker) {
       std::vector<float>& scores = s.per_thread[static_cast<size_t>(worker)];
       std::vector<uint8_t>& qbuf = s.per_thread_bytes[static_cast<size_t>(worker)];
@@ -352,21 +353,41 @@ Status DecoderModel::forward(std::span<const StepEntry> step, KvCache& cache,
           }
         } else if (kv_type == GgmlType::F16) {
           // llama.cpp's default (no flash attention) with an F16 cache: Q is rounded to f16 for
-          // K.Q, softmax in f32, the probabilities rounded to f16 for P.V; f32 accumulation.
+          // K.Q, softmax in f32, the probabilities rounded to f16 for P.V; f32 accumulation in
+          // the order of its kernels, which differ by batch size: a one-token step runs
+          // ggml_vec_dot_f16 for both products (P.V over positions padded to 32, 32 partial
+          // sums), a prompt runs K.Q as 4 x 8 accumulators and P.V with 8 partial sums (one per
+          // position mod 8). Chosen per sequence, so batching never changes a result.
+          const bool single = step[static_cast<size_t>(row_entry[r])].tokens.size() == 1;
           qbuf.resize(static_cast<size_t>(hd) * 2);
           auto* qh = reinterpret_cast<uint16_t*>(qbuf.data());
           ops::to_f16(q, qh, hd);
           for (int64_t j = 0; j < n_kv; ++j) {
             const auto* kr =
                 reinterpret_cast<const uint16_t*>(cache.k_row(seq, il, j) + kvh * head_bytes);
-            scores[static_cast<size_t>(j)] = ops::dot_f16(qh, kr, hd);
+            scores[static_cast<size_t>(j)] =
+                single ? ops::dot_f16_ggml(qh, kr, hd) : ops::dot_f16(qh, kr, hd);
           }
           ops::softmax(scores.data(), n_kv, scale, nullptr);
+          const int64_t parts = single ? 32 : 8;
+          std::vector<float>& acc = s.per_thread_acc[static_cast<size_t>(worker)];
+          acc.assign(static_cast<size_t>(parts * hd), 0.0f);
           for (int64_t j = 0; j < n_kv; ++j) {
             const float p = fp16_to_fp32(fp32_to_fp16(scores[static_cast<size_t>(j)]));
             const auto* vr =
                 reinterpret_cast<const uint16_t*>(cache.v_row(seq, il, j) + kvh * head_bytes);
-            ops::axpy_f16(p, vr, out, hd);
+            ops::axpy_f16(p, vr, acc.data() + (j % parts) * hd, hd);
+          }
+          const float* a = acc.data();
+          for (int64_t d = 0; d < hd; ++d) {
+            auto at = [&](int64_t k) { return a[k * hd + d]; };
+            if (single) {
+              float x[8];
+              for (int l = 0; l < 8; ++l) x[l] = (at(l) + at(16 + l)) + (at(8 + l) + at(24 + l));
+              out[d] = ((x[0] + x[4]) + (x[1] + x[5])) + ((x[2] + x[6]) + (x[3] + x[7]));
+            } else {
+              out[d] = ((at(4) + at(0)) + (at(6) + at(2))) + ((at(5) + at(1)) + (at(7) + at(3)));
+            }
           }
         } else {
           // Q8_0 cache, llama.cpp's flash-attention semantics: Q quantized to Q8_0, integer K.Q,

@@ -80,6 +80,7 @@ struct DecoderScratch {
   std::vector<int32_t> ids;
   std::vector<std::vector<float>> per_thread;
   std::vector<std::vector<uint8_t>> per_thread_bytes;
+  std::vector<std::vector<float>> per_thread_acc;
   MatmulScratch matmul;
 };
 

@@ -7,6 +7,17 @@
 
 namespace quire::engine {
 
+namespace avx2 {  // avx2_multi.cpp
+void vec_dot_multi_q5_0_q8_0(int64_t n, float* s, size_t s_stride, const void* w, const void* a,
+                             size_t a_stride, int n_tokens);
+void vec_dot_multi_q8_0_q8_0(int64_t n, float* s, size_t s_stride, const void* w, const void* a,
+                             size_t a_stride, int n_tokens);
+void vec_dot_multi_q6_k_q8_k(int64_t n, float* s, size_t s_stride, const void* w, const void* a,
+                             size_t a_stride, int n_tokens);
+void vec_dot_multi_q4_k_q8_k(int64_t n, float* s, size_t s_stride, const void* w, const void* a,
+                             size_t a_stride, int n_tokens);
+}  // namespace avx2
+
 const TypeKernels* KernelSet::find(GgmlType type) const {
   const auto id = static_cast<size_t>(type);
   return id < kSlots && present_[id] ? &by_id_[id] : nullptr;
@@ -56,6 +67,7 @@ KernelSet make_avx2() {
       case GgmlType::Q5_0:
         k.quantize_activation = avx2::quantize_row_q8_0_act;
         k.vec_dot = avx2::vec_dot_q5_0_q8_0;
+        k.vec_dot_multi = avx2::vec_dot_multi_q5_0_q8_0;
         break;
       case GgmlType::Q5_1:
         k.quantize_activation = avx2::quantize_row_q8_1_act;
@@ -64,6 +76,7 @@ KernelSet make_avx2() {
       case GgmlType::Q8_0:
         k.quantize_activation = avx2::quantize_row_q8_0_act;
         k.vec_dot = avx2::vec_dot_q8_0_q8_0;
+        k.vec_dot_multi = avx2::vec_dot_multi_q8_0_q8_0;
         break;
       case GgmlType::Q2_K:
         k.quantize_activation = avx2::quantize_row_q8_k;
@@ -76,6 +89,7 @@ KernelSet make_avx2() {
       case GgmlType::Q4_K:
         k.quantize_activation = avx2::quantize_row_q8_k;
         k.vec_dot = avx2::vec_dot_q4_k_q8_k;
+        k.vec_dot_multi = avx2::vec_dot_multi_q4_k_q8_k;
         break;
       case GgmlType::Q5_K:
         k.quantize_activation = avx2::quantize_row_q8_k;
@@ -84,6 +98,7 @@ KernelSet make_avx2() {
       case GgmlType::Q6_K:
         k.quantize_activation = avx2::quantize_row_q8_k;
         k.vec_dot = avx2::vec_dot_q6_k_q8_k;
+        k.vec_dot_multi = avx2::vec_dot_multi_q6_k_q8_k;
         break;
       default:
         break;

@@ -19,6 +19,10 @@ struct TypeKernels {
   QuantizeRowFn quantize_activation = nullptr;  // f32 -> vec_dot_type
   VecDotFn vec_dot = nullptr;                   // weight row . activation row
   DequantizeRowFn dequantize = nullptr;         // weight row -> f32
+  // Optional: one weight row against up to kMaxMultiTokens activation rows (a_stride bytes
+  // apart), s[t * s_stride] = vec_dot(row, activation t). Each result is bit-identical to
+  // vec_dot's; the weight blocks are decoded once for all tokens (batched decoding).
+  VecDotMultiFn vec_dot_multi = nullptr;
 };
 
 class KernelSet {

@@ -25,6 +25,19 @@ inline void prefetch(const uint8_t* p, size_t bytes) {
   for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 0);
 }
 
+// One weight row against tokens [0, n) of a tile: the multi-token kernel when the type has one.
+inline void dot_tokens(const TypeKernels& k, int64_t n_in, float* y, size_t y_stride,
+                       const uint8_t* w, const uint8_t* act, size_t act_row, int64_t n) {
+  if (k.vec_dot_multi != nullptr && n > 1) {
+    k.vec_dot_multi(n_in, y, y_stride, w, act, act_row, static_cast<int>(n));
+    return;
+  }
+  for (int64_t t = 0; t < n; ++t) {
+    k.vec_dot(n_in, y + static_cast<size_t>(t) * y_stride, w,
+              act + static_cast<size_t>(t) * act_row);
+  }
+}
+
 void matmul_quantized(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                       ThreadPool& pool, MatmulScratch& scratch, const TypeKernels& k) {
   const int64_t n_in = w.n_in, n_out = w.n_out;
@@ -71,9 +84,8 @@ void matmul_quantized(const WeightMatrix& w, const float* x, int64_t n_tokens, f
         const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
         for (int64_t o = r0; o < r1; ++o) {
           const uint8_t* wr = w_data + static_cast<size_t>(o) * w_row;
-          for (int64_t t = t0; t < t1; ++t) {
-            k.vec_dot(n_in, &y[t * n_out + o], wr, act + static_cast<size_t>(t) * act_row);
-          }
+          dot_tokens(k, n_in, &y[t0 * n_out + o], static_cast<size_t>(n_out), wr,
+                     act + static_cast<size_t>(t0) * act_row, act_row, t1 - t0);
         }
       }
     }
@@ -250,10 +262,8 @@ void matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64
           if (n_tokens == 1 && o + static_cast<int64_t>(kPrefetchRows) < r1) {
             prefetch(wr + kPrefetchRows * w_row, w_row);
           }
-          for (int64_t t = t0; t < t1; ++t) {
-            sp.k->vec_dot(n_in, &y[t * sp.n_out + o], wr,
-                          sp.act + static_cast<size_t>(t) * sp.act_row);
-          }
+          dot_tokens(*sp.k, n_in, &y[t0 * sp.n_out + o], static_cast<size_t>(sp.n_out), wr,
+                     sp.act + static_cast<size_t>(t0) * sp.act_row, sp.act_row, t1 - t0);
         }
       }
     }

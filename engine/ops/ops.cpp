@@ -83,6 +83,9 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
 void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
   use_avx2() ? avx2::axpy_f16(a, x, y, n) : ref::axpy_f16(a, x, y, n);
 }
+float dot_f16_ggml(const uint16_t* a, const uint16_t* b, int64_t n) {
+  return use_avx2() ? avx2::dot_f16_ggml(a, b, n) : ref::dot_f16_ggml(a, b, n);
+}
 void to_f16(const float* x, uint16_t* y, int64_t n) {
   use_avx2() ? avx2::to_f16(x, y, n) : ref::to_f16(x, y, n);
 }

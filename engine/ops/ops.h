@@ -56,11 +56,16 @@ void get_rows(GgmlType type, const void* data, int64_t n_embd, const int32_t* id
 // binary16 bit patterns). y may not alias x.
 float dot_f32(const float* a, const float* b, int64_t n);
 float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n);
-void axpy_f32(float a, const float* x, float* y, int64_t n);     // y += a * x
-void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);  // y += a * f32(x)
+void axpy_f32(float a, const float* x, float* y, int64_t n);     // y = fma(a, x, y)
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);  // y = fma(a, f32(x), y)
 void to_f16(const float* x, uint16_t* y, int64_t n);             // round to nearest even
+// The dot product in the order of ggml's ggml_vec_dot_f16 (4 x 8 FMA accumulators over steps of
+// 32, reduced (a0 + a2) + (a1 + a3), lanes l + l+4, then (0 + 1) + (2 + 3); a tail of n % 32
+// added in double): what llama.cpp's single-token attention computes. Identical in ref and AVX2.
+float dot_f16_ggml(const uint16_t* a, const uint16_t* b, int64_t n);
 
 namespace ref {
+float dot_f16_ggml(const uint16_t* a, const uint16_t* b, int64_t n);
 float dot_f32(const float* a, const float* b, int64_t n);
 float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);

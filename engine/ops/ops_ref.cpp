@@ -110,8 +110,10 @@ void rope(float* x, int64_t n_head, int64_t head_dim, int64_t n_rot, int64_t pos
       float* head = x + h * head_dim;
       const float a = head[i0];
       const float b = head[i1];
-      head[i0] = a * cos_theta - b * sin_theta;
-      head[i1] = a * sin_theta + b * cos_theta;
+      // llama.cpp's CPU build fuses these (GCC contracts a * cos - b * sin into one FMA, the
+      // second product rounded): the same roundings here.
+      head[i0] = std::fma(a, cos_theta, -(b * sin_theta));
+      head[i1] = std::fma(a, sin_theta, b * cos_theta);
     }
     theta *= theta_scale;
   }
@@ -197,11 +199,33 @@ float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n) {
 }
 
 void axpy_f32(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+  for (int64_t i = 0; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
 void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * fp16_to_fp32(x[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = std::fma(a, fp16_to_fp32(x[i]), y[i]);
+}
+
+float dot_f16_ggml(const uint16_t* a, const uint16_t* b, int64_t n) {
+  float acc[4][8] = {};
+  const int64_t whole = n / 32 * 32;
+  for (int64_t c = 0; c < whole; c += 32) {
+    for (int r = 0; r < 4; ++r) {
+      for (int l = 0; l < 8; ++l) {
+        acc[r][l] =
+            std::fma(fp16_to_fp32(a[c + 8 * r + l]), fp16_to_fp32(b[c + 8 * r + l]), acc[r][l]);
+      }
+    }
+  }
+  float x[8];
+  for (int l = 0; l < 8; ++l) x[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+  float t[4];
+  for (int l = 0; l < 4; ++l) t[l] = x[l] + x[l + 4];
+  double sum = (t[0] + t[1]) + (t[2] + t[3]);
+  for (int64_t i = whole; i < n; ++i) {
+    sum += static_cast<double>(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
+  }
+  return static_cast<float>(sum);
 }
 
 void to_f16(const float* x, uint16_t* y, int64_t n) {

@@ -2,6 +2,7 @@
 // FMA latency; the tail of n % 8 elements goes through masked loads (zeros in missing lanes).
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
 
 #include "engine/ops/ops_avx2.h"
@@ -77,7 +78,7 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (; i + 8 <= n; i += 8) {
     _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   }
-  for (; i < n; ++i) y[i] += a * x[i];
+  for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
 void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
@@ -89,8 +90,28 @@ void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
   if (i < n) {
     alignas(32) float t[8];
     _mm256_store_ps(t, load_f16_tail(x + i, n - i));
-    for (int64_t j = 0; i + j < n; ++j) y[i + j] += a * t[j];
+    for (int64_t j = 0; i + j < n; ++j) y[i + j] = std::fma(a, t[j], y[i + j]);
   }
+}
+
+float dot_f16_ggml(const uint16_t* a, const uint16_t* b, int64_t n) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  const int64_t whole = n / 32 * 32;
+  for (int64_t i = 0; i < whole; i += 32) {
+    for (int j = 0; j < 4; ++j) {
+      acc[j] = _mm256_fmadd_ps(load_f16(a + i + 8 * j), load_f16(b + i + 8 * j), acc[j]);
+    }
+  }
+  const __m256 x = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
+  __m128 t = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  t = _mm_hadd_ps(t, t);  // (t0 + t1, t2 + t3, ...)
+  t = _mm_hadd_ps(t, t);
+  double sum = _mm_cvtss_f32(t);
+  for (int64_t i = whole; i < n; ++i) {
+    sum += static_cast<double>(_cvtsh_ss(a[i]) * _cvtsh_ss(b[i]));
+  }
+  return static_cast<float>(sum);
 }
 
 void to_f16(const float* x, uint16_t* y, int64_t n) {

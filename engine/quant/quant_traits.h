@@ -14,6 +14,10 @@ using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
 // *s = dot(weight row w of n weights, activation row a of the partner type).
 using VecDotFn = void (*)(int64_t n, float* s, const void* w, const void* a);
+// Tokens one vec_dot_multi call handles at most.
+inline constexpr int kMaxMultiTokens = 8;
+using VecDotMultiFn = void (*)(int64_t n, float* s, size_t s_stride, const void* w, const void* a,
+                               size_t a_stride, int n_tokens);
 
 struct QuantTraits {
   GgmlType type;
