@@ -89,7 +89,10 @@ void dot_multi(int64_t n, float* s, size_t s_stride, const void* w, const void* 
     const int left = n_tokens - t0;
     float* st = s + static_cast<size_t>(t0) * s_stride;
     const uint8_t* at = act + static_cast<size_t>(t0) * a_stride;
-    if (left >= 4) {
+    if (left >= 8) {
+      dot_multi_fixed<D, 8>(nb, st, s_stride, x, at, a_stride);
+      t0 += 8;
+    } else if (left >= 4) {
       dot_multi_fixed<D, 4>(nb, st, s_stride, x, at, a_stride);
       t0 += 4;
     } else if (left == 3) {
@@ -263,7 +266,10 @@ void vec_dot_multi_q4_k_q8_k(int64_t n, float* s, size_t s_stride, const void* w
     const int left = n_tokens - t0;
     float* st = s + static_cast<size_t>(t0) * s_stride;
     const uint8_t* at = act + static_cast<size_t>(t0) * a_stride;
-    if (left >= 4) {
+    if (left >= 8) {
+      dot_q4_k_fixed<8>(nb, st, s_stride, x, at, a_stride);
+      t0 += 8;
+    } else if (left >= 4) {
       dot_q4_k_fixed<4>(nb, st, s_stride, x, at, a_stride);
       t0 += 4;
     } else if (left >= 2) {
@@ -285,7 +291,10 @@ void vec_dot_multi_q6_k_q8_k(int64_t n, float* s, size_t s_stride, const void* w
     const int left = n_tokens - t0;
     float* st = s + static_cast<size_t>(t0) * s_stride;
     const uint8_t* at = act + static_cast<size_t>(t0) * a_stride;
-    if (left >= 4) {
+    if (left >= 8) {
+      dot_q6_k_fixed<8>(nb, st, s_stride, x, at, a_stride);
+      t0 += 8;
+    } else if (left >= 4) {
       dot_q6_k_fixed<4>(nb, st, s_stride, x, at, a_stride);
       t0 += 4;
     } else if (left >= 2) {
