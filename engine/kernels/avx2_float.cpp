@@ -10,19 +10,13 @@
 #include <cstring>
 
 #include "engine/kernels/avx2.h"
+#include "engine/kernels/avx2_common.h"
 
 namespace quire::engine::avx2 {
 
 namespace {
 
 constexpr int kAcc = 8;
-
-float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 __m256 load_f16x8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -72,7 +66,7 @@ float reduce(__m256 acc[kAcc]) {
 #pragma GCC unroll 4
     for (int k = 0; k < width; ++k) acc[k] = _mm256_add_ps(acc[k], acc[k + width]);
   }
-  return hsum(acc[0]);
+  return common::hsum8(acc[0]);
 }
 
 }  // namespace

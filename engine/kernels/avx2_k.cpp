@@ -17,17 +17,16 @@
 #include <cstring>
 
 #include "engine/kernels/avx2.h"
+#include "engine/kernels/avx2_common.h"
 #include "engine/quant/blocks.h"
 
 namespace quire::engine::avx2 {
 namespace {
 
+using namespace common;
+
 inline float fp16_to_fp32(uint16_t h) {
   return _cvtsh_ss(h);
-}
-
-inline __m256i load256(const void* p) {
-  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
 }
 
 // Sums the 8 int32 lanes of a and of b; returns {sum a, sum b, sum a, sum b} as floats. The
@@ -37,53 +36,6 @@ inline __m128 sum_lanes_pair(__m256i a, __m256i b) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
   s = _mm_hadd_epi32(s, s);
   return _mm_cvtepi32_ps(s);
-}
-
-// The 8 lanes added as llama.cpp's hsum_float_8 does: (l_k + l_(k+4)), then lanes (0, 2) and
-// (1, 3), then the two.
-inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-// The 12 scale bytes of Q4_K / Q5_K (read as 16: the block continues after them) as 16 bytes
-// sc0..sc7, mn0..mn7. Byte-parallel form of the layout in FORMATS.md, four pairs per 32-bit word
-// w0..w2: pairs 0..3 are the low 6 bits of w0 (scales) and w1 (mins); pairs 4..7 take their low
-// 4 bits from the nibbles of w2 and their top 2 bits from bits 6..7 of each byte of w0 / w1,
-// which (w >> 2) & 0x30 moves to bits 4..5 of the same byte.
-inline __m128i unpack_scales_mins(const uint8_t* s) {
-  const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-  // dwords {w0, w2, w1, w2 >> 4} masked to 6 or 4 bits ...
-  __m128i low = _mm_shuffle_epi32(w, _MM_SHUFFLE(2, 1, 2, 0));
-  low = _mm_srlv_epi32(low, _mm_setr_epi32(0, 0, 0, 4));
-  low = _mm_and_si128(low, _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
-  // ... plus the top bits {0, (w0 >> 2) & 0x30, 0, (w1 >> 2) & 0x30}.
-  __m128i top = _mm_srli_epi32(_mm_shuffle_epi32(w, _MM_SHUFFLE(1, 1, 0, 0)), 2);
-  top = _mm_and_si128(top, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
-  return _mm_or_si128(low, top);
-}
-
-// Dword k (0..3) of v in every dword of its 128-bit lane; the switch keeps the immediate constant.
-inline __m256i broadcast_scale(__m256i v, int k) {
-  switch (k) {
-    case 0:
-      return _mm256_shuffle_epi32(v, 0x00);
-    case 1:
-      return _mm256_shuffle_epi32(v, 0x55);
-    case 2:
-      return _mm256_shuffle_epi32(v, 0xaa);
-    default:
-      return _mm256_shuffle_epi32(v, 0xff);
-  }
-}
-
-// pshufb control: int16 element j across the low lane, element j + 1 across the high lane.
-inline __m256i broadcast16_pair_control(int j) {
-  const __m128i lo = _mm_set1_epi16(static_cast<int16_t>(((2 * j + 1) << 8) | (2 * j)));
-  const __m128i hi = _mm_set1_epi16(static_cast<int16_t>(((2 * j + 3) << 8) | (2 * j + 2)));
-  return _mm256_set_m128i(hi, lo);
 }
 
 // Integer sums of one Q4_K / Q5_K super-block against its Q8_K block, still spread over lanes:

@@ -36,20 +36,16 @@
 #include <cstring>
 
 #include "engine/kernels/avx2.h"
+#include "engine/kernels/avx2_common.h"
 #include "engine/quant/blocks.h"
 
 namespace quire::engine::avx2 {
 
 namespace {
 
-constexpr int kGroup = 8;  // blocks reduced together
+using namespace common;
 
-float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+constexpr int kGroup = 8;  // blocks reduced together
 
 int hsum_i32(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -104,25 +100,6 @@ __m256 load_f16_strided_partial(const uint8_t* p, size_t stride, int count) {
   const __m256i u4567 = _mm256_hadd_epi32(h45, h67);
   return _mm256_add_epi32(_mm256_permute2x128_si256(u0123, u4567, 0x20),
                           _mm256_permute2x128_si256(u0123, u4567, 0x31));
-}
-
-// 32 nibbles of a Q4 block as bytes 0..15, in weight order (low nibbles, then high nibbles).
-[[gnu::always_inline]] inline __m256i unpack_nibbles(const uint8_t* qs) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
-}
-
-// Byte j = 0xff when bit j of the little-endian u32 qh is set, else 0.
-[[gnu::always_inline]] inline __m256i expand_qh(const uint8_t* qh) {
-  uint32_t h = 0;
-  std::memcpy(&h, qh, sizeof(h));
-  // Byte j takes byte j/8 of qh (both 128-bit halves hold a copy of qh), then tests bit j%8.
-  const __m256i shuffle = _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101,
-                                             0x0202020202020202, 0x0303030303030303);
-  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201));
-  const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(h)), shuffle);
-  return _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
 }
 
 [[gnu::always_inline]] inline __m256i load_i8x32(const int8_t* p) {
@@ -236,7 +213,7 @@ float dot_blocks_with_min(int64_t nb, const typename Dot::W* x, const typename D
     const __m256 sa = load_f16_strided_partial(field(y + i, &A::s), sizeof(A), count);
     acc = _mm256_add_ps(acc, block_terms_with_min(_mm256_mul_ps(dw, da), sumi, mw, sa));
   }
-  return hsum(acc);
+  return hsum8(acc);
 }
 
 // Types without a min, in llama.cpp's order (see the top of the file): 8 lane accumulators, one
@@ -263,7 +240,7 @@ float dot_blocks_ggml(int64_t nb, const typename Dot::W* x, const typename Dot::
     const float d = _cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(Dot::partial(x[i], y[i])), acc);
   }
-  return hsum(acc);
+  return hsum8(acc);
 }
 
 // Q4_0 in the order of llama.cpp's repacked Q4_0 kernels (ggml_gemv/gemm_q4_0_8x8_q8_0, AVX2),

@@ -8,42 +8,24 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "engine/kernels/avx2.h"
+#include "engine/kernels/avx2_common.h"
 #include "engine/quant/blocks.h"
 
 namespace quire::engine::avx2 {
 namespace {
 
-float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-// Weights of one block as signed bytes in [-128, 127], in order 0..31.
-[[gnu::always_inline]] inline __m256i nibbles(const uint8_t* qs) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
-}
-
-[[gnu::always_inline]] inline __m256i high_bits(const uint8_t* qh) {
-  uint32_t h = 0;
-  std::memcpy(&h, qh, sizeof(h));
-  const __m256i shuffle = _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101,
-                                             0x0202020202020202, 0x0303030303030303);
-  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201));
-  const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(h)), shuffle);
-  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit),
-                          _mm256_set1_epi8(0x10));
-}
+using namespace common;
 
 struct WQ5_0 {
   using W = BlockQ5_0;
   static __m256i decode(const W& b) {
-    return _mm256_sub_epi8(_mm256_or_si256(nibbles(b.qs), high_bits(b.qh)), _mm256_set1_epi8(16));
+    return _mm256_sub_epi8(
+        _mm256_or_si256(unpack_nibbles(b.qs),
+                        _mm256_and_si256(expand_qh(b.qh), _mm256_set1_epi8(0x10))),
+        _mm256_set1_epi8(16));
   }
 };
 struct WQ8_0 {
@@ -78,31 +60,28 @@ void dot_multi_fixed(int64_t nb, float* s, size_t s_stride, const typename D::W*
   for (int t = 0; t < T; ++t) s[static_cast<size_t>(t) * s_stride] = hsum8(acc[t]);
 }
 
-template <typename D>
-void dot_multi(int64_t n, float* s, size_t s_stride, const void* w, const void* a, size_t a_stride,
-               int n_tokens) {
-  const int64_t nb = n / 32;
-  const auto* x = static_cast<const typename D::W*>(w);
+// Runs run(std::integral_constant<int, T>, first output, first activation row) over the tokens
+// in groups of T = 8, 4, 2, 1 (a group's accumulators stay in registers). The grouping never
+// changes a result: every token's arithmetic is its own.
+template <typename Run>
+void by_token_groups(float* s, size_t s_stride, const void* a, size_t a_stride, int n_tokens,
+                     Run run) {
   const auto* act = static_cast<const uint8_t*>(a);
-  // Groups of up to 4 tokens keep the accumulators in registers.
   for (int t0 = 0; t0 < n_tokens;) {
-    const int left = n_tokens - t0;
     float* st = s + static_cast<size_t>(t0) * s_stride;
     const uint8_t* at = act + static_cast<size_t>(t0) * a_stride;
+    const int left = n_tokens - t0;
     if (left >= 8) {
-      dot_multi_fixed<D, 8>(nb, st, s_stride, x, at, a_stride);
+      run(std::integral_constant<int, 8>{}, st, at);
       t0 += 8;
     } else if (left >= 4) {
-      dot_multi_fixed<D, 4>(nb, st, s_stride, x, at, a_stride);
+      run(std::integral_constant<int, 4>{}, st, at);
       t0 += 4;
-    } else if (left == 3) {
-      dot_multi_fixed<D, 3>(nb, st, s_stride, x, at, a_stride);
-      t0 += 3;
-    } else if (left == 2) {
-      dot_multi_fixed<D, 2>(nb, st, s_stride, x, at, a_stride);
+    } else if (left >= 2) {
+      run(std::integral_constant<int, 2>{}, st, at);
       t0 += 2;
     } else {
-      dot_multi_fixed<D, 1>(nb, st, s_stride, x, at, a_stride);
+      run(std::integral_constant<int, 1>{}, st, at);
       t0 += 1;
     }
   }
@@ -113,12 +92,6 @@ void dot_multi(int64_t n, float* s, size_t s_stride, const void* w, const void* 
 // maddubs(q, a) - maddubs(32, a), madd with the sub-block scales, then per super-block
 // acc = fma(d * da, f32(lanes), acc) and hsum8 at the end. The level and scale registers of a
 // super-block are built once for all tokens.
-__m256i pair_control(int j) {
-  const __m128i lo = _mm_set1_epi16(static_cast<int16_t>(((2 * j + 1) << 8) | (2 * j)));
-  const __m128i hi = _mm_set1_epi16(static_cast<int16_t>(((2 * j + 3) << 8) | (2 * j + 2)));
-  return _mm256_set_m128i(hi, lo);
-}
-
 template <int T>
 void dot_q6_k_fixed(int64_t nb, float* s, size_t s_stride, const BlockQ6_K* x, const uint8_t* a,
                     size_t a_stride) {
@@ -147,7 +120,8 @@ void dot_q6_k_fixed(int64_t nb, float* s, size_t s_stride, const BlockQ6_K* x, c
                                 _mm256_and_si256(qh, top2));
       q[h][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
                                 _mm256_and_si256(_mm256_srli_epi16(qh, 2), top2));
-      for (int m = 0; m < 4; ++m) sc[h][m] = _mm256_shuffle_epi8(s8, pair_control(2 * m));
+      for (int m = 0; m < 4; ++m)
+        sc[h][m] = _mm256_shuffle_epi8(s8, broadcast16_pair_control(2 * m));
     }
     for (int t = 0; t < T; ++t) {
       const auto* y = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * a_stride) + i;
@@ -175,29 +149,6 @@ void dot_q6_k_fixed(int64_t nb, float* s, size_t s_stride, const BlockQ6_K* x, c
 // sumi lanes = sum over sub-blocks of madd(maddubs(levels, a), scale), summ lanes = madd(mins,
 // bsums); acc = fma(d * da, f32(sumi), acc), acc_m = fnma(dmin * da, f32(pairs of summ), acc_m);
 // hsum8(acc) + ((m0 + m2) + (m1 + m3)) at the end.
-__m128i unpack_scales_mins(const uint8_t* s) {
-  const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-  __m128i low = _mm_shuffle_epi32(w, _MM_SHUFFLE(2, 1, 2, 0));
-  low = _mm_srlv_epi32(low, _mm_setr_epi32(0, 0, 0, 4));
-  low = _mm_and_si128(low, _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
-  __m128i top = _mm_srli_epi32(_mm_shuffle_epi32(w, _MM_SHUFFLE(1, 1, 0, 0)), 2);
-  top = _mm_and_si128(top, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
-  return _mm_or_si128(low, top);
-}
-
-__m256i broadcast_dword(__m256i v, int k) {
-  switch (k) {
-    case 0:
-      return _mm256_shuffle_epi32(v, 0x00);
-    case 1:
-      return _mm256_shuffle_epi32(v, 0x55);
-    case 2:
-      return _mm256_shuffle_epi32(v, 0xaa);
-    default:
-      return _mm256_shuffle_epi32(v, 0xff);
-  }
-}
-
 template <int T>
 void dot_q4_k_fixed(int64_t nb, float* s, size_t s_stride, const BlockQ4_K* x, const uint8_t* a,
                     size_t a_stride) {
@@ -224,8 +175,8 @@ void dot_q4_k_fixed(int64_t nb, float* s, size_t s_stride, const BlockQ4_K* x, c
       const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * g));
       lo[g] = _mm256_and_si256(packed, low4);
       hi[g] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
-      sc_lo[g] = broadcast_dword(g < 2 ? scales03 : scales47, (2 * g) % 4);
-      sc_hi[g] = broadcast_dword(g < 2 ? scales03 : scales47, (2 * g + 1) % 4);
+      sc_lo[g] = broadcast_scale(g < 2 ? scales03 : scales47, (2 * g) % 4);
+      sc_hi[g] = broadcast_scale(g < 2 ? scales03 : scales47, (2 * g + 1) % 4);
     }
     for (int t = 0; t < T; ++t) {
       const auto* y = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * a_stride) + i;
@@ -259,62 +210,34 @@ void dot_q4_k_fixed(int64_t nb, float* s, size_t s_stride, const BlockQ4_K* x, c
 
 void vec_dot_multi_q4_k_q8_k(int64_t n, float* s, size_t s_stride, const void* w, const void* a,
                              size_t a_stride, int n_tokens) {
-  const int64_t nb = n / 256;
   const auto* x = static_cast<const BlockQ4_K*>(w);
-  const auto* act = static_cast<const uint8_t*>(a);
-  for (int t0 = 0; t0 < n_tokens;) {
-    const int left = n_tokens - t0;
-    float* st = s + static_cast<size_t>(t0) * s_stride;
-    const uint8_t* at = act + static_cast<size_t>(t0) * a_stride;
-    if (left >= 8) {
-      dot_q4_k_fixed<8>(nb, st, s_stride, x, at, a_stride);
-      t0 += 8;
-    } else if (left >= 4) {
-      dot_q4_k_fixed<4>(nb, st, s_stride, x, at, a_stride);
-      t0 += 4;
-    } else if (left >= 2) {
-      dot_q4_k_fixed<2>(nb, st, s_stride, x, at, a_stride);
-      t0 += 2;
-    } else {
-      dot_q4_k_fixed<1>(nb, st, s_stride, x, at, a_stride);
-      t0 += 1;
-    }
-  }
+  by_token_groups(s, s_stride, a, a_stride, n_tokens, [&](auto t, float* st, const uint8_t* at) {
+    dot_q4_k_fixed<decltype(t)::value>(n / 256, st, s_stride, x, at, a_stride);
+  });
 }
 
 void vec_dot_multi_q6_k_q8_k(int64_t n, float* s, size_t s_stride, const void* w, const void* a,
                              size_t a_stride, int n_tokens) {
-  const int64_t nb = n / 256;
   const auto* x = static_cast<const BlockQ6_K*>(w);
-  const auto* act = static_cast<const uint8_t*>(a);
-  for (int t0 = 0; t0 < n_tokens;) {
-    const int left = n_tokens - t0;
-    float* st = s + static_cast<size_t>(t0) * s_stride;
-    const uint8_t* at = act + static_cast<size_t>(t0) * a_stride;
-    if (left >= 8) {
-      dot_q6_k_fixed<8>(nb, st, s_stride, x, at, a_stride);
-      t0 += 8;
-    } else if (left >= 4) {
-      dot_q6_k_fixed<4>(nb, st, s_stride, x, at, a_stride);
-      t0 += 4;
-    } else if (left >= 2) {
-      dot_q6_k_fixed<2>(nb, st, s_stride, x, at, a_stride);
-      t0 += 2;
-    } else {
-      dot_q6_k_fixed<1>(nb, st, s_stride, x, at, a_stride);
-      t0 += 1;
-    }
-  }
+  by_token_groups(s, s_stride, a, a_stride, n_tokens, [&](auto t, float* st, const uint8_t* at) {
+    dot_q6_k_fixed<decltype(t)::value>(n / 256, st, s_stride, x, at, a_stride);
+  });
 }
 
 void vec_dot_multi_q5_0_q8_0(int64_t n, float* s, size_t s_stride, const void* w, const void* a,
                              size_t a_stride, int n_tokens) {
-  dot_multi<WQ5_0>(n, s, s_stride, w, a, a_stride, n_tokens);
+  const auto* x = static_cast<const BlockQ5_0*>(w);
+  by_token_groups(s, s_stride, a, a_stride, n_tokens, [&](auto t, float* st, const uint8_t* at) {
+    dot_multi_fixed<WQ5_0, decltype(t)::value>(n / 32, st, s_stride, x, at, a_stride);
+  });
 }
 
 void vec_dot_multi_q8_0_q8_0(int64_t n, float* s, size_t s_stride, const void* w, const void* a,
                              size_t a_stride, int n_tokens) {
-  dot_multi<WQ8_0>(n, s, s_stride, w, a, a_stride, n_tokens);
+  const auto* x = static_cast<const BlockQ8_0*>(w);
+  by_token_groups(s, s_stride, a, a_stride, n_tokens, [&](auto t, float* st, const uint8_t* at) {
+    dot_multi_fixed<WQ8_0, decltype(t)::value>(n / 32, st, s_stride, x, at, a_stride);
+  });
 }
 
 }  // namespace quire::engine::avx2
