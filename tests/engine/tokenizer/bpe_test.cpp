@@ -20,6 +20,7 @@
 #include "engine/gguf/gguf_writer.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tokenizer_goldens.h"
 
 namespace quire::engine {
 namespace {
@@ -28,85 +29,26 @@ using gguf::Array;
 using gguf::GgufFile;
 using gguf::GgufWriter;
 using nlohmann::json;
-
-std::string conformance(const std::string& relative) {
-  return test::shared_dir() + "/conformance/" + relative;
-}
-
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
-  Result<GgufFile> file = GgufFile::open(path);
-  EXPECT_TRUE(file.ok()) << file.status().to_string();
-  if (!file.ok()) return nullptr;
-  Result<std::unique_ptr<Tokenizer>> tokenizer = make_tokenizer(*file);
-  EXPECT_TRUE(tokenizer.ok()) << tokenizer.status().to_string();
-  if (!tokenizer.ok()) return nullptr;
-  return std::move(tokenizer).value();
-}
+using test::check_inp_out;
+using test::check_tokens_jsonl;
+using test::load_tokenizer;
 
 // The full vocabularies, loaded once per process.
 const Tokenizer* full_vocab(const std::string& name) {
   static std::map<std::string, std::unique_ptr<Tokenizer>> loaded;
   auto it = loaded.find(name);
   if (it == loaded.end()) {
-    it = loaded.emplace(name, load_tokenizer(conformance("vocab/ggml-vocab-" + name + ".gguf")))
+    it = loaded
+             .emplace(name,
+                      load_tokenizer(test::conformance_path("vocab/ggml-vocab-" + name + ".gguf")))
              .first;
   }
   return it->second.get();
 }
 
-std::string hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  if (bytes.empty()) return "-";
-  std::string out;
-  for (const unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-// Checks every line of a tokens.jsonl on all six fields; returns how many lines matched fully.
-size_t check_tokens_jsonl(const Tokenizer& tokenizer, const std::string& path, size_t* lines) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  size_t passed = 0;
-  *lines = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    ++*lines;
-    const json row = json::parse(line);
-    const std::string text = row.at("text").get<std::string>();
-    SCOPED_TRACE("index " + std::to_string(row.at("index").get<int>()) + ": " + text);
-
-    const auto ids_add_special = tokenizer.encode(text, true, false);
-    const auto ids_no_special = tokenizer.encode(text, false, false);
-    const auto ids_parse_special = tokenizer.encode(text, true, true);
-    std::vector<std::string> pieces_hex;
-    for (const TokenId id : ids_no_special) {
-      pieces_hex.push_back(hex(tokenizer.token_to_piece(id, true)));
-    }
-
-    bool ok = true;
-    const auto check = [&](const auto& got, const char* field) {
-      using T = std::decay_t<decltype(got)>;
-      const T expected = row.at(field).get<T>();
-      EXPECT_EQ(got, expected) << field;
-      ok = ok && got == expected;
-    };
-    check(ids_add_special, "ids_add_special");
-    check(ids_no_special, "ids_no_special");
-    check(ids_parse_special, "ids_add_special_parse_special");
-    check(tokenizer.decode(ids_no_special, false, false), "detok_no_special");
-    check(tokenizer.decode(ids_add_special, true, false), "detok_add_special_removed");
-    check(pieces_hex, "pieces_hex_no_special");
-    if (ok) ++passed;
-  }
-  return passed;
-}
-
 TEST(BpeGolden, Qwen2TinyF32) {
   QUIRE_REQUIRE_SHARED();
-  const auto tokenizer = load_tokenizer(conformance("models/qwen2-tiny-f32.gguf"));
+  const auto tokenizer = load_tokenizer(test::conformance_path("models/qwen2-tiny-f32.gguf"));
   ASSERT_NE(tokenizer, nullptr);
   ASSERT_EQ(tokenizer->vocab().size(), 8192u);
   EXPECT_EQ(tokenizer->vocab().pre, "gpt-2");
@@ -114,8 +56,8 @@ TEST(BpeGolden, Qwen2TinyF32) {
   EXPECT_TRUE(tokenizer->vocab().clean_spaces);
   EXPECT_EQ(tokenizer->vocab().bos, 8191);
   size_t lines = 0;
-  const size_t passed =
-      check_tokens_jsonl(*tokenizer, conformance("golden/qwen2-tiny-f32/tokens.jsonl"), &lines);
+  const size_t passed = check_tokens_jsonl(
+      *tokenizer, test::conformance_path("golden/qwen2-tiny-f32/tokens.jsonl"), &lines);
   EXPECT_EQ(lines, 32u);
   EXPECT_EQ(passed, lines);
   std::printf("qwen2-tiny-f32 tokens.jsonl: %zu/%zu lines match\n", passed, lines);
@@ -129,7 +71,8 @@ TEST_P(BpeFullVocab, TokensJsonl) {
   ASSERT_NE(tokenizer, nullptr);
   size_t lines = 0;
   const size_t passed = check_tokens_jsonl(
-      *tokenizer, conformance(std::string("golden/vocab-") + GetParam() + "/tokens.jsonl"), &lines);
+      *tokenizer,
+      test::conformance_path(std::string("golden/vocab-") + GetParam() + "/tokens.jsonl"), &lines);
   EXPECT_EQ(lines, 32u);
   EXPECT_EQ(passed, lines);
   std::printf("vocab-%s tokens.jsonl: %zu/%zu lines match\n", GetParam(), passed, lines);
@@ -141,36 +84,7 @@ TEST_P(BpeFullVocab, LlamaCppInpOut) {
   QUIRE_REQUIRE_SHARED();
   const Tokenizer* tokenizer = full_vocab(GetParam());
   ASSERT_NE(tokenizer, nullptr);
-  const std::string base = conformance(std::string("vocab/ggml-vocab-") + GetParam() + ".gguf");
-  const std::string inp = test::read_text_file(base + ".inp");
-  const std::string out = test::read_text_file(base + ".out");
-
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> cases;
-  size_t begin = 0;
-  for (size_t at = inp.find(separator); at != std::string::npos; at = inp.find(separator, begin)) {
-    cases.push_back(inp.substr(begin, at - begin));
-    begin = at + separator.size();
-  }
-  EXPECT_EQ(begin, inp.size()) << "text after the last separator";
-  std::vector<std::vector<TokenId>> expected;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream ids(line);
-    std::vector<TokenId> row;
-    for (TokenId id; ids >> id;) row.push_back(id);
-    expected.push_back(row);
-  }
-  ASSERT_EQ(cases.size(), 46u);
-  ASSERT_EQ(expected.size(), cases.size());
-
-  size_t passed = 0;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const auto got = tokenizer->encode(cases[i], false, false);
-    EXPECT_EQ(got, expected[i]) << "case " << i << ": '" << cases[i] << "'";
-    if (got == expected[i]) ++passed;
-  }
-  std::printf("ggml-vocab-%s .inp/.out: %zu/%zu cases pass\n", GetParam(), passed, cases.size());
+  check_inp_out(*tokenizer, std::string("ggml-vocab-") + GetParam() + ".gguf");
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, BpeFullVocab, ::testing::Values("gpt-2", "qwen2", "starcoder"),
@@ -206,7 +120,7 @@ TEST(BpeFullVocabFacts, PreTokenizerDefaultsPerVocab) {
 
 TEST(BpeSpeed, Qwen2VocabLoadsWellUnderASecond) {
   QUIRE_REQUIRE_SHARED();
-  Result<GgufFile> file = GgufFile::open(conformance("vocab/ggml-vocab-qwen2.gguf"));
+  Result<GgufFile> file = GgufFile::open(test::conformance_path("vocab/ggml-vocab-qwen2.gguf"));
   ASSERT_TRUE(file.ok()) << file.status().to_string();
   const auto start = std::chrono::steady_clock::now();
   Result<std::unique_ptr<Tokenizer>> tokenizer = make_tokenizer(*file);

@@ -15,101 +15,38 @@
 
 #include "engine/tokenizer/tokenizer.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tokenizer_goldens.h"
 
 namespace quire::engine {
 namespace {
 
 using gguf::GgufFile;
 using nlohmann::json;
-
-std::string conformance(const std::string& relative) {
-  return test::shared_dir() + "/conformance/" + relative;
-}
-
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
-  Result<GgufFile> file = GgufFile::open(path);
-  EXPECT_TRUE(file.ok()) << file.status().to_string();
-  if (!file.ok()) return nullptr;
-  Result<std::unique_ptr<Tokenizer>> tokenizer = make_tokenizer(*file);
-  EXPECT_TRUE(tokenizer.ok()) << tokenizer.status().to_string();
-  if (!tokenizer.ok()) return nullptr;
-  return std::move(tokenizer).value();
-}
+using test::check_inp_out;
+using test::check_tokens_jsonl;
+using test::load_tokenizer;
 
 // The full vocabs, loaded once.
 const Tokenizer* llama_spm() {
   static const std::unique_ptr<Tokenizer> tokenizer =
-      load_tokenizer(conformance("vocab/ggml-vocab-llama-spm.gguf"));
+      load_tokenizer(test::conformance_path("vocab/ggml-vocab-llama-spm.gguf"));
   return tokenizer.get();
 }
 const Tokenizer* phi3() {
   static const std::unique_ptr<Tokenizer> tokenizer =
-      load_tokenizer(conformance("vocab/ggml-vocab-phi-3.gguf"));
+      load_tokenizer(test::conformance_path("vocab/ggml-vocab-phi-3.gguf"));
   return tokenizer.get();
-}
-
-std::string hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  if (bytes.empty()) return "-";
-  std::string out;
-  for (const unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-// Checks every line of a tokens.jsonl; returns how many lines matched in all six fields.
-size_t check_tokens_jsonl(const Tokenizer& tokenizer, const std::string& path, size_t* lines) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  size_t passed = 0;
-  *lines = 0;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    ++*lines;
-    const json row = json::parse(line);
-    const std::string text = row.at("text").get<std::string>();
-    SCOPED_TRACE(std::string("index ") + std::to_string(row.at("index").get<int>()) + ": " + text);
-
-    const auto ids_add_special = tokenizer.encode(text, true, false);
-    const auto ids_no_special = tokenizer.encode(text, false, false);
-    const auto ids_parse_special = tokenizer.encode(text, true, true);
-    const std::string detok_no_special = tokenizer.decode(ids_no_special, false, false);
-    const std::string detok_removed = tokenizer.decode(ids_add_special, true, false);
-    std::vector<std::string> pieces_hex;
-    for (const TokenId id : ids_no_special) {
-      pieces_hex.push_back(hex(tokenizer.token_to_piece(id, true)));
-    }
-
-    bool ok = true;
-    const auto check = [&](const auto& got, const char* field) {
-      using T = std::decay_t<decltype(got)>;
-      const T expected = row.at(field).get<T>();
-      EXPECT_EQ(got, expected) << field;
-      ok = ok && got == expected;
-    };
-    check(ids_add_special, "ids_add_special");
-    check(ids_no_special, "ids_no_special");
-    check(ids_parse_special, "ids_add_special_parse_special");
-    check(detok_no_special, "detok_no_special");
-    check(detok_removed, "detok_add_special_removed");
-    check(pieces_hex, "pieces_hex_no_special");
-    if (ok) ++passed;
-  }
-  return passed;
 }
 
 TEST(SpmGolden, LlamaTinyF32) {
   QUIRE_REQUIRE_SHARED();
-  const auto tokenizer = load_tokenizer(conformance("models/llama-tiny-f32.gguf"));
+  const auto tokenizer = load_tokenizer(test::conformance_path("models/llama-tiny-f32.gguf"));
   ASSERT_NE(tokenizer, nullptr);
   ASSERT_EQ(tokenizer->vocab().size(), 8192u);
   EXPECT_FALSE(SpmTokenizer::is_phi3_vocab(tokenizer->vocab()));
   size_t lines = 0;
-  const size_t passed =
-      check_tokens_jsonl(*tokenizer, conformance("golden/llama-tiny-f32/tokens.jsonl"), &lines);
+  const size_t passed = check_tokens_jsonl(
+      *tokenizer, test::conformance_path("golden/llama-tiny-f32/tokens.jsonl"), &lines);
   EXPECT_EQ(lines, 32u);
   EXPECT_EQ(passed, lines);
   std::printf("llama-tiny-f32 tokens.jsonl: %zu/%zu lines match\n", passed, lines);
@@ -121,8 +58,8 @@ TEST(SpmGolden, VocabLlamaSpm) {
   ASSERT_EQ(llama_spm()->vocab().size(), 32000u);
   EXPECT_FALSE(SpmTokenizer::is_phi3_vocab(llama_spm()->vocab()));
   size_t lines = 0;
-  const size_t passed =
-      check_tokens_jsonl(*llama_spm(), conformance("golden/vocab-llama-spm/tokens.jsonl"), &lines);
+  const size_t passed = check_tokens_jsonl(
+      *llama_spm(), test::conformance_path("golden/vocab-llama-spm/tokens.jsonl"), &lines);
   EXPECT_EQ(lines, 32u);
   EXPECT_EQ(passed, lines);
   std::printf("vocab-llama-spm tokens.jsonl: %zu/%zu lines match\n", passed, lines);
@@ -134,46 +71,11 @@ TEST(SpmGolden, VocabPhi3) {
   ASSERT_EQ(phi3()->vocab().size(), 32064u);
   EXPECT_TRUE(SpmTokenizer::is_phi3_vocab(phi3()->vocab()));
   size_t lines = 0;
-  const size_t passed =
-      check_tokens_jsonl(*phi3(), conformance("golden/vocab-phi-3/tokens.jsonl"), &lines);
+  const size_t passed = check_tokens_jsonl(
+      *phi3(), test::conformance_path("golden/vocab-phi-3/tokens.jsonl"), &lines);
   EXPECT_EQ(lines, 32u);
   EXPECT_EQ(passed, lines);
   std::printf("vocab-phi-3 tokens.jsonl: %zu/%zu lines match\n", passed, lines);
-}
-
-// llama.cpp's tests/test-tokenizer-0 data: cases separated by "\n__ggml_vocab_test__\n" (the file
-// ends with one), expected ids one line per case, add_special = parse_special = false.
-void check_inp_out(const Tokenizer& tokenizer, const std::string& name) {
-  const std::string inp = test::read_text_file(conformance("vocab/" + name + ".inp"));
-  const std::string out = test::read_text_file(conformance("vocab/" + name + ".out"));
-
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> cases;
-  size_t begin = 0;
-  for (size_t at = inp.find(separator); at != std::string::npos; at = inp.find(separator, begin)) {
-    cases.push_back(inp.substr(begin, at - begin));
-    begin = at + separator.size();
-  }
-  EXPECT_EQ(begin, inp.size()) << "text after the last separator";
-
-  std::vector<std::vector<TokenId>> expected;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream ids(line);
-    std::vector<TokenId> row;
-    for (TokenId id; ids >> id;) row.push_back(id);
-    expected.push_back(row);
-  }
-  ASSERT_EQ(cases.size(), 46u);
-  ASSERT_EQ(expected.size(), cases.size());
-
-  size_t passed = 0;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const auto got = tokenizer.encode(cases[i], false, false);
-    EXPECT_EQ(got, expected[i]) << name << " case " << i << ": '" << cases[i] << "'";
-    if (got == expected[i]) ++passed;
-  }
-  std::printf("%s .inp/.out: %zu/%zu cases pass\n", name.c_str(), passed, cases.size());
 }
 
 TEST(SpmGolden, LlamaCppInpOutLlamaSpm) {

@@ -17,6 +17,7 @@
 #include "engine/gguf/gguf_writer.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tokenizer_goldens.h"
 
 namespace quire::engine {
 namespace {
@@ -25,89 +26,25 @@ using gguf::Array;
 using gguf::GgufFile;
 using gguf::GgufWriter;
 using nlohmann::json;
-
-std::string conformance(const std::string& relative) {
-  return test::shared_dir() + "/conformance/" + relative;
-}
-
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
-  Result<GgufFile> file = GgufFile::open(path);
-  EXPECT_TRUE(file.ok()) << file.status().to_string();
-  if (!file.ok()) return nullptr;
-  Result<std::unique_ptr<Tokenizer>> tokenizer = make_tokenizer(*file);
-  EXPECT_TRUE(tokenizer.ok()) << tokenizer.status().to_string();
-  if (!tokenizer.ok()) return nullptr;
-  return std::move(tokenizer).value();
-}
+using test::check_inp_out;
+using test::check_tokens_jsonl;
+using test::load_tokenizer;
 
 // Loaded once per file: the full bge vocab takes a few milliseconds to index.
 const Tokenizer* bge() {
   static const std::unique_ptr<Tokenizer> tokenizer =
-      load_tokenizer(conformance("vocab/ggml-vocab-bert-bge.gguf"));
+      load_tokenizer(test::conformance_path("vocab/ggml-vocab-bert-bge.gguf"));
   return tokenizer.get();
-}
-
-std::string hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  if (bytes.empty()) return "-";
-  std::string out;
-  for (const unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-// Checks every line of a tokens.jsonl; returns how many lines matched in all six fields.
-size_t check_tokens_jsonl(const Tokenizer& tokenizer, const std::string& path, size_t* lines) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  size_t passed = 0;
-  *lines = 0;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    ++*lines;
-    const json row = json::parse(line);
-    const std::string text = row.at("text").get<std::string>();
-    SCOPED_TRACE("index " + std::to_string(row.at("index").get<int>()) + ": " + text);
-
-    const auto ids_add_special = tokenizer.encode(text, true, false);
-    const auto ids_no_special = tokenizer.encode(text, false, false);
-    const auto ids_parse_special = tokenizer.encode(text, true, true);
-    const std::string detok_no_special = tokenizer.decode(ids_no_special, false, false);
-    const std::string detok_removed = tokenizer.decode(ids_add_special, true, false);
-    std::vector<std::string> pieces_hex;
-    for (const TokenId id : ids_no_special) {
-      pieces_hex.push_back(hex(tokenizer.token_to_piece(id, true)));
-    }
-
-    bool ok = true;
-    const auto check = [&](const auto& got, const char* field) {
-      using T = std::decay_t<decltype(got)>;
-      const T expected = row.at(field).get<T>();
-      EXPECT_EQ(got, expected) << field;
-      ok = ok && got == expected;
-    };
-    check(ids_add_special, "ids_add_special");
-    check(ids_no_special, "ids_no_special");
-    check(ids_parse_special, "ids_add_special_parse_special");
-    check(detok_no_special, "detok_no_special");
-    check(detok_removed, "detok_add_special_removed");
-    check(pieces_hex, "pieces_hex_no_special");
-    if (ok) ++passed;
-  }
-  return passed;
 }
 
 TEST(WordPieceGolden, BertTinyF32) {
   QUIRE_REQUIRE_SHARED();
-  const auto tokenizer = load_tokenizer(conformance("models/bert-tiny-f32.gguf"));
+  const auto tokenizer = load_tokenizer(test::conformance_path("models/bert-tiny-f32.gguf"));
   ASSERT_NE(tokenizer, nullptr);
   ASSERT_EQ(tokenizer->vocab().size(), 8192u);
   size_t lines = 0;
-  const size_t passed =
-      check_tokens_jsonl(*tokenizer, conformance("golden/bert-tiny-f32/tokens.jsonl"), &lines);
+  const size_t passed = check_tokens_jsonl(
+      *tokenizer, test::conformance_path("golden/bert-tiny-f32/tokens.jsonl"), &lines);
   EXPECT_EQ(lines, 32u);
   EXPECT_EQ(passed, lines);
   std::printf("bert-tiny-f32 tokens.jsonl: %zu/%zu lines match\n", passed, lines);
@@ -118,8 +55,8 @@ TEST(WordPieceGolden, VocabBertBge) {
   ASSERT_NE(bge(), nullptr);
   ASSERT_EQ(bge()->vocab().size(), 30522u);
   size_t lines = 0;
-  const size_t passed =
-      check_tokens_jsonl(*bge(), conformance("golden/vocab-bert-bge/tokens.jsonl"), &lines);
+  const size_t passed = check_tokens_jsonl(
+      *bge(), test::conformance_path("golden/vocab-bert-bge/tokens.jsonl"), &lines);
   EXPECT_EQ(lines, 32u);
   EXPECT_EQ(passed, lines);
   std::printf("vocab-bert-bge tokens.jsonl: %zu/%zu lines match\n", passed, lines);
@@ -130,36 +67,7 @@ TEST(WordPieceGolden, VocabBertBge) {
 TEST(WordPieceGolden, LlamaCppInpOut) {
   QUIRE_REQUIRE_SHARED();
   ASSERT_NE(bge(), nullptr);
-  const std::string inp = test::read_text_file(conformance("vocab/ggml-vocab-bert-bge.gguf.inp"));
-  const std::string out = test::read_text_file(conformance("vocab/ggml-vocab-bert-bge.gguf.out"));
-
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> cases;
-  size_t begin = 0;
-  for (size_t at = inp.find(separator); at != std::string::npos; at = inp.find(separator, begin)) {
-    cases.push_back(inp.substr(begin, at - begin));
-    begin = at + separator.size();
-  }
-  EXPECT_EQ(begin, inp.size()) << "text after the last separator";
-
-  std::vector<std::vector<TokenId>> expected;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream ids(line);
-    std::vector<TokenId> row;
-    for (TokenId id; ids >> id;) row.push_back(id);
-    expected.push_back(row);
-  }
-  ASSERT_EQ(cases.size(), 46u);
-  ASSERT_EQ(expected.size(), cases.size());
-
-  size_t passed = 0;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const auto got = bge()->encode(cases[i], false, false);
-    EXPECT_EQ(got, expected[i]) << "case " << i << ": '" << cases[i] << "'";
-    if (got == expected[i]) ++passed;
-  }
-  std::printf("ggml-vocab-bert-bge .inp/.out: %zu/%zu cases pass\n", passed, cases.size());
+  check_inp_out(*bge(), "ggml-vocab-bert-bge.gguf");
 }
 
 // ---- edge cases on the full vocab ----
