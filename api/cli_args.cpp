@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -110,6 +111,26 @@ Result<uint64_t> parse_uint(const std::string& text, const std::string& what) {
     return invalid_argument_error(what + ": '" + text + "' is not a non-negative integer");
   }
   return static_cast<uint64_t>(value);
+}
+
+Result<int64_t> parse_int(const std::string& text, const std::string& what) {
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || errno == ERANGE || end == nullptr || *end != '\0') {
+    return invalid_argument_error(what + ": '" + text + "' is not an integer");
+  }
+  return static_cast<int64_t>(value);
+}
+
+Result<double> parse_double(const std::string& text, const std::string& what) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || errno == ERANGE || end == nullptr || *end != '\0' || !std::isfinite(value)) {
+    return invalid_argument_error(what + ": '" + text + "' is not a number");
+  }
+  return value;
 }
 
 std::string format_bytes(uint64_t bytes) {

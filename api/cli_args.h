@@ -51,6 +51,10 @@ class ArgParser {
 
 // Parses a non-negative integer option value; `what` names the flag in the error.
 Result<uint64_t> parse_uint(const std::string& text, const std::string& what);
+// A (possibly negative) integer option value.
+Result<int64_t> parse_int(const std::string& text, const std::string& what);
+// A finite number option value ("0.8", "1e-3").
+Result<double> parse_double(const std::string& text, const std::string& what);
 
 // "1.5 MiB" style with binary units.
 std::string format_bytes(uint64_t bytes);

@@ -16,16 +16,6 @@
 namespace quire::api {
 namespace {
 
-Result<double> parse_float(const std::string& text, const std::string& what) {
-  try {
-    size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size() && std::isfinite(v)) return v;
-  } catch (...) {
-  }
-  return invalid_argument_error(what + ": expected a number, got '" + text + "'");
-}
-
 // -p/-n short forms of the options, as llama.cpp spells them.
 std::vector<std::string> expand_short_options(std::span<const std::string> args) {
   std::vector<std::string> out;
@@ -96,28 +86,18 @@ Status run_generate_command(std::span<const std::string> raw_args) {
   if (prompt.empty()) return invalid_argument_error("--prompt (-p) is required");
 
   engine::GenerationRequest request;
-  {
-    long long n = 0;
-    try {
-      size_t used = 0;
-      n = std::stoll(n_text, &used);
-      if (used != n_text.size()) throw std::invalid_argument("n");
-    } catch (...) {
-      return invalid_argument_error("-n: expected an integer, got '" + n_text + "'");
-    }
-    if (n == 0 || n < -1) {
-      return invalid_argument_error("-n " + n_text +
-                                    ": nothing to generate (give at least 1, or -1 to generate "
-                                    "until the end of the answer or of the context)");
-    }
-    request.max_tokens = n;
+  QUIRE_ASSIGN_OR_RETURN(request.max_tokens, parse_int(n_text, "-n"));
+  if (request.max_tokens == 0 || request.max_tokens < -1) {
+    return invalid_argument_error("-n " + n_text +
+                                  ": nothing to generate (give at least 1, or -1 to generate "
+                                  "until the end of the answer or of the context)");
   }
   engine::SamplingParams& sp = request.sampling;
-  QUIRE_ASSIGN_OR_RETURN(const double temp, parse_float(temp_text, "--temp"));
+  QUIRE_ASSIGN_OR_RETURN(const double temp, parse_double(temp_text, "--temp"));
   QUIRE_ASSIGN_OR_RETURN(const uint64_t top_k, parse_uint(top_k_text, "--top-k"));
-  QUIRE_ASSIGN_OR_RETURN(const double top_p, parse_float(top_p_text, "--top-p"));
-  QUIRE_ASSIGN_OR_RETURN(const double min_p, parse_float(min_p_text, "--min-p"));
-  QUIRE_ASSIGN_OR_RETURN(const double repeat, parse_float(repeat_text, "--repeat-penalty"));
+  QUIRE_ASSIGN_OR_RETURN(const double top_p, parse_double(top_p_text, "--top-p"));
+  QUIRE_ASSIGN_OR_RETURN(const double min_p, parse_double(min_p_text, "--min-p"));
+  QUIRE_ASSIGN_OR_RETURN(const double repeat, parse_double(repeat_text, "--repeat-penalty"));
   sp.temperature = static_cast<float>(temp);
   sp.top_k = static_cast<int32_t>(std::min<uint64_t>(top_k, 1u << 30));
   sp.top_p = static_cast<float>(top_p);

@@ -148,32 +148,23 @@ void DecoderModel::project_multi(std::span<const WeightMatrix* const> ws, const 
   }
 }
 
-namespace {
-
-// Row groups for a step: runs of single-token entries share one group on the per-token integer
-// kernels (whose results do not depend on the other rows); every longer entry is its own group.
-template <typename LengthOf>
-void make_groups(size_t n_entries, LengthOf length_of, MatmulPath path,
-                 std::vector<std::pair<int64_t, int64_t>>& bounds, std::vector<MatmulPath>& paths) {
-  bounds.clear();
-  paths.clear();
+std::vector<DecoderModel::RowGroup> DecoderModel::make_groups(std::span<const int64_t> lengths,
+                                                              MatmulPath path) {
+  std::vector<RowGroup> groups;
   bool last_is_singles = false;
   int64_t row = 0;
-  for (size_t i = 0; i < n_entries; ++i) {
-    const int64_t n = length_of(i);
+  for (const int64_t n : lengths) {
     const bool single = n == 1 && path != MatmulPath::kBlas;
     if (single && last_is_singles) {
-      bounds.back().second += 1;
+      groups.back().end += 1;
     } else {
-      bounds.emplace_back(row, row + n);
-      paths.push_back(single ? MatmulPath::kQuantized : path);
+      groups.push_back({row, row + n, single ? MatmulPath::kQuantized : path});
     }
     last_is_singles = single;
     row += n;
   }
+  return groups;
 }
-
-}  // namespace
 
 Status DecoderModel::forward(std::span<const StepEntry> step, KvCache& cache,
                              std::vector<float>& logits, ThreadPool& pool, DecoderScratch& s,
@@ -222,15 +213,9 @@ Status DecoderModel::forward(std::span<const StepEntry> step, KvCache& cache,
   for (size_t i = 0; i < step.size(); ++i) {
     first_row[i + 1] = first_row[i] + static_cast<int64_t>(step[i].tokens.size());
   }
-  std::vector<std::pair<int64_t, int64_t>> bounds;
-  std::vector<MatmulPath> paths;
-  make_groups(
-      step.size(), [&](size_t i) { return static_cast<int64_t>(step[i].tokens.size()); }, path,
-      bounds, paths);
-  std::vector<RowGroup> groups;
-  for (size_t i = 0; i < bounds.size(); ++i) {
-    groups.push_back({bounds[i].first, bounds[i].second, paths[i]});
-  }
+  std::vector<int64_t> lengths(step.size());
+  for (size_t i = 0; i < step.size(); ++i) lengths[i] = first_row[i + 1] - first_row[i];
+  std::vector<RowGroup> groups = make_groups(lengths, path);
 
   const int64_t e = hp.n_embd, qd = hp.q_dim(), kvd = hp.kv_dim(), f = hp.n_ff;
   const auto rows = static_cast<size_t>(n_rows);
@@ -448,16 +433,10 @@ Status DecoderModel::forward(std::span<const StepEntry> step, KvCache& cache,
                    hp.rms_eps);
     }
   }
-  make_groups(
-      step.size(),
-      [&](size_t i) {
-        return step[i].all_logits ? static_cast<int64_t>(step[i].tokens.size()) : int64_t{1};
-      },
-      path, bounds, paths);
-  groups.clear();
-  for (size_t i = 0; i < bounds.size(); ++i) {
-    groups.push_back({bounds[i].first, bounds[i].second, paths[i]});
+  for (size_t i = 0; i < step.size(); ++i) {
+    if (!step[i].all_logits) lengths[i] = 1;
   }
+  groups = make_groups(lengths, path);
   logits.resize(static_cast<size_t>(n_out_rows * hp.n_vocab));
   project(output_, s.logits_in.data(), logits.data(), groups, pool, s.matmul);
   return Status();

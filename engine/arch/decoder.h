@@ -122,6 +122,10 @@ class DecoderModel {
     int64_t begin, end;
     MatmulPath path;
   };
+  // Groups of rows for entries of lengths[i] rows each: runs of single-row entries share one group
+  // on the per-token integer kernels (whose results do not depend on the other rows); every
+  // longer entry is its own group.
+  static std::vector<RowGroup> make_groups(std::span<const int64_t> lengths, MatmulPath path);
   void project(const WeightMatrix& w, const float* x, float* y, const std::vector<RowGroup>& groups,
                ThreadPool& pool, MatmulScratch& scratch) const;
   void project_multi(std::span<const WeightMatrix* const> ws, const float* x,

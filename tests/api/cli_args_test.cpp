@@ -100,5 +100,19 @@ TEST(FormatTest, HumanUnits) {
   EXPECT_EQ(format_grouped(100), "100");
 }
 
+TEST(ParseTest, SignedIntegersAndNumbers) {
+  EXPECT_EQ(*parse_int("-1", "-n"), -1);
+  EXPECT_EQ(*parse_int("256", "-n"), 256);
+  for (const char* bad : {"", "1.5", "12x", "99999999999999999999"}) {
+    EXPECT_FALSE(parse_int(bad, "-n").ok()) << bad;
+  }
+  EXPECT_DOUBLE_EQ(*parse_double("0.8", "--temp"), 0.8);
+  EXPECT_DOUBLE_EQ(*parse_double("-1e-3", "--temp"), -1e-3);
+  for (const char* bad : {"", "abc", "0.5x", "nan", "inf", "1e999"}) {
+    EXPECT_FALSE(parse_double(bad, "--temp").ok()) << bad;
+  }
+  EXPECT_NE(parse_double("abc", "--temp").status().message().find("--temp"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace quire::api
