@@ -6,7 +6,7 @@
 #include "api/cli_args.h"
 #include "engine/core/thread_pool.h"
 #include "engine/gguf/gguf_reader.h"
-#include "engine/quant/quantize_model.h"
+#include "engine/model/quantize_model.h"
 
 namespace quire::api {
 

@@ -13,8 +13,8 @@
 
 #include "engine/core/crash_point.h"
 #include "engine/core/mmap_file.h"
+#include "engine/core/sha256.h"
 #include "engine/core/timer.h"
-#include "engine/runtime/fingerprint.h"
 #include "ingest/extract.h"
 #include "ingest/normalize.h"
 

@@ -2,9 +2,9 @@
 
 #include <cmath>
 
+#include "engine/model/weights.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/ops.h"
-#include "engine/runtime/weights.h"
 
 namespace quire::engine {
 namespace {

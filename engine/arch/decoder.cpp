@@ -6,8 +6,8 @@
 #include <set>
 
 #include "engine/core/log.h"
+#include "engine/model/weights.h"
 #include "engine/quant/fp16.h"
-#include "engine/runtime/weights.h"
 
 namespace quire::engine {
 namespace {

@@ -30,8 +30,8 @@
 #include "engine/core/thread_pool.h"
 #include "engine/gguf/gguf_reader.h"
 #include "engine/kernels/matmul.h"
+#include "engine/model/kv_cache.h"
 #include "engine/ops/ops.h"
-#include "engine/runtime/kv_cache.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace quire::engine {

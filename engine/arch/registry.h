@@ -2,14 +2,9 @@
 // Adding an architecture is one file under arch/ plus an entry here.
 #pragma once
 
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include "engine/core/status.h"
-#include "engine/gguf/gguf_reader.h"
-#include "engine/runtime/embedder.h"
 
 namespace quire::engine {
 struct DecoderTraits;
@@ -22,10 +17,6 @@ enum class ArchKind { kEncoder, kDecoder };
 struct ArchEntry {
   std::string_view name;
   ArchKind kind;
-  // Encoders: makes an Embedder of a parsed file (`path` names it in messages and the cache).
-  Result<std::unique_ptr<Embedder>> (*open_embedder)(std::unique_ptr<gguf::GgufFile> file,
-                                                     const std::string& path,
-                                                     const EmbedderOptions& options);
   // Decoders: the switches of the generic llama-family graph (arch/decoder.h).
   const DecoderTraits* decoder = nullptr;
 };

@@ -26,7 +26,7 @@
 #include "engine/core/status.h"
 #include "engine/core/thread_pool.h"
 #include "engine/gguf/gguf_reader.h"
-#include "engine/runtime/kv_cache.h"
+#include "engine/model/kv_cache.h"
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/stop.h"
 #include "engine/tokenizer/stream_decoder.h"

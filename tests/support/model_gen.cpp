@@ -9,8 +9,8 @@
 
 #include "engine/core/thread_pool.h"
 #include "engine/gguf/gguf_writer.h"
+#include "engine/model/quantize_model.h"
 #include "engine/quant/quant_traits.h"
-#include "engine/quant/quantize_model.h"
 
 namespace quire::test {
 

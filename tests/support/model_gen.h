@@ -47,7 +47,7 @@ struct DecoderShape {
   float rope_base = 10000.0f;
   float rms_eps = 1e-5f;
   bool tied_embeddings = false;  // no output.weight: the output projection is token_embd
-  // "F32", or a scheme of engine/quant/quantize_model.h ("F16", "Q8_0", "Q4_K_M", ...): the
+  // "F32", or a scheme of engine/model/quantize_model.h ("F16", "Q8_0", "Q4_K_M", ...): the
   // per-tensor types are the ones `quire quantize` would choose for an F32 file of this shape.
   std::string ftype = "F32";
   uint64_t seed = 1;

@@ -14,7 +14,7 @@
 
 #include "engine/core/thread_pool.h"
 #include "engine/gguf/gguf_writer.h"
-#include "engine/quant/quantize_model.h"
+#include "engine/model/quantize_model.h"
 #include "tests/support/test_support.h"
 
 namespace quire::test {

@@ -14,6 +14,10 @@
 
 namespace quire::test {
 
+std::string source_dir() {
+  return QUIRE_SOURCE_DIR;
+}
+
 std::string shared_dir() {
   std::string dir;
   if (const char* env = std::getenv("QUIRE_SHARED_DIR"); env != nullptr && *env != '\0') {

@@ -20,6 +20,9 @@ std::string shared_dir();
                       "unavailable";                                                  \
   } while (0)
 
+// The repository's root (where this build's sources are).
+std::string source_dir();
+
 // Path of the built `quire` executable.
 std::string quire_binary();
 

@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "engine/runtime/fingerprint.h"
+#include "engine/model/fingerprint.h"
 #include "tests/support/test_support.h"
 
 namespace quire::engine {

@@ -1,4 +1,4 @@
-#include "engine/quant/quantize_model.h"
+#include "engine/model/quantize_model.h"
 
 #include <algorithm>
 #include <array>

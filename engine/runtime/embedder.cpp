@@ -1,4 +1,6 @@
 // The Embedder of BERT-family models: tokenize, pack texts into batches, encode, pool.
+#include "engine/runtime/embedder.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
@@ -6,7 +8,7 @@
 #include "engine/arch/bert.h"
 #include "engine/arch/registry.h"
 #include "engine/core/timer.h"
-#include "engine/runtime/fingerprint.h"
+#include "engine/model/fingerprint.h"
 
 namespace quire::engine {
 namespace {
@@ -106,9 +108,18 @@ class BertEmbedder final : public Embedder {
 
 }  // namespace
 
-Result<std::unique_ptr<Embedder>> open_bert_embedder(std::unique_ptr<gguf::GgufFile> file,
-                                                     const std::string& path,
-                                                     const EmbedderOptions& options) {
+Result<std::unique_ptr<Embedder>> open_embedder(const std::string& path,
+                                                const EmbedderOptions& options) {
+  QUIRE_ASSIGN_OR_RETURN(gguf::GgufFile parsed, gguf::GgufFile::open(path));
+  auto file = std::make_unique<gguf::GgufFile>(std::move(parsed));
+  const std::string arch = file->architecture();
+  const ArchEntry* entry = find_arch(arch);
+  // Every encoder of the registry runs on the BERT graph (arch/bert.h).
+  if (entry == nullptr || entry->kind != ArchKind::kEncoder) {
+    return unimplemented_error("'" + path + "': architecture '" + arch +
+                               "' is not an embedding model quire supports (supported: " +
+                               arch_names(ArchKind::kEncoder) + ")");
+  }
   QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<BertModel> model, BertModel::load(*file));
   QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, make_tokenizer(*file));
   if (static_cast<int64_t>(tokenizer->vocab().size()) != model->hparams().n_vocab) {

@@ -17,7 +17,4 @@ std::string hash_tensor_data(const gguf::GgufFile& file);
 // is instant. A cache that cannot be read or written only costs the recomputation.
 Result<std::string> model_fingerprint(const gguf::GgufFile& file, const std::string& path);
 
-// sha256 of arbitrary bytes, lower-case hex (content hashes for ingestion use the same helper).
-std::string sha256_hex(const void* data, size_t size);
-
 }  // namespace quire::engine

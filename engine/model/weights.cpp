@@ -1,4 +1,4 @@
-#include "engine/runtime/weights.h"
+#include "engine/model/weights.h"
 
 #include "engine/quant/quant_traits.h"
 

@@ -1,6 +1,6 @@
 // `quire quantize`: the per-tensor type mixtures (against llama.cpp's own files where the
 // conformance kit has them) and the written file.
-#include "engine/quant/quantize_model.h"
+#include "engine/model/quantize_model.h"
 
 #include <cmath>
 #include <cstring>

@@ -1,29 +1,18 @@
-#include "engine/runtime/fingerprint.h"
+#include "engine/model/fingerprint.h"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <sstream>
 
 #include "engine/core/log.h"
+#include "engine/core/sha256.h"
 
 namespace quire::engine {
 namespace {
-
-std::string to_hex(const unsigned char* digest, unsigned int n) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
 
 std::string cache_dir() {
   if (const char* d = std::getenv("QUIRE_CACHE_DIR"); d != nullptr && *d != '\0') return d;
@@ -38,21 +27,10 @@ std::string cache_dir() {
 
 }  // namespace
 
-std::string sha256_hex(const void* data, size_t size) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(data, size, digest, &n, EVP_sha256(), nullptr);
-  return to_hex(digest, n);
-}
-
 std::string hash_tensor_data(const gguf::GgufFile& file) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  for (const auto& t : file.tensors()) EVP_DigestUpdate(ctx.get(), t.data, t.n_bytes);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &n);
-  return to_hex(digest, n);
+  Sha256 digest;
+  for (const auto& t : file.tensors()) digest.update(t.data, t.n_bytes);
+  return digest.finish_hex();
 }
 
 Result<std::string> model_fingerprint(const gguf::GgufFile& file, const std::string& path) {

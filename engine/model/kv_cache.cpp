@@ -1,4 +1,4 @@
-#include "engine/runtime/kv_cache.h"
+#include "engine/model/kv_cache.h"
 
 #include <algorithm>
 #include <string>
