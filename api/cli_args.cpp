@@ -133,48 +133,4 @@ Result<double> parse_double(const std::string& text, const std::string& what) {
   return value;
 }
 
-std::string format_bytes(uint64_t bytes) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024.0 && unit < 4) {
-    value /= 1024.0;
-    ++unit;
-  }
-  char buf[32];
-  if (unit == 0) {
-    std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(bytes));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.2f %s", value, kUnits[unit]);
-  }
-  return buf;
-}
-
-std::string format_count(uint64_t n) {
-  static const char* kUnits[] = {"", "K", "M", "B", "T"};
-  double value = static_cast<double>(n);
-  int unit = 0;
-  while (value >= 1000.0 && unit < 4) {
-    value /= 1000.0;
-    ++unit;
-  }
-  char buf[32];
-  if (unit == 0) {
-    std::snprintf(buf, sizeof(buf), "%llu", static_cast<unsigned long long>(n));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.2f%s", value, kUnits[unit]);
-  }
-  return buf;
-}
-
-std::string format_grouped(uint64_t n) {
-  std::string digits = std::to_string(n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 }  // namespace quire::api

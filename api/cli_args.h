@@ -56,11 +56,4 @@ Result<int64_t> parse_int(const std::string& text, const std::string& what);
 // A finite number option value ("0.8", "1e-3").
 Result<double> parse_double(const std::string& text, const std::string& what);
 
-// "1.5 MiB" style with binary units.
-std::string format_bytes(uint64_t bytes);
-// "7.34M" style with decimal units (parameter counts).
-std::string format_count(uint64_t n);
-// "7,340,032"
-std::string format_grouped(uint64_t n);
-
 }  // namespace quire::api

@@ -10,6 +10,7 @@
 
 #include "api/cli_args.h"
 #include "engine/chat/chat_template.h"
+#include "engine/core/format.h"
 #include "engine/core/log.h"
 #include "engine/runtime/generator.h"
 

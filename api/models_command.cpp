@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "api/cli_args.h"
+#include "engine/core/format.h"
 
 namespace quire::api {
 namespace {

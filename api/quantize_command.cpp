@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "api/cli_args.h"
+#include "engine/core/format.h"
 #include "engine/core/thread_pool.h"
 #include "engine/gguf/gguf_reader.h"
 #include "engine/model/quantize_model.h"

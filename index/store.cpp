@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "engine/core/crash_point.h"
+#include "engine/core/format.h"
 #include "engine/core/log.h"
 #include "index/migrations.h"
 #include "index/sqlite_db.h"
@@ -63,17 +64,6 @@ ChunkRecord read_chunk(const Statement& row) {
   chunk.n_tokens = row.column_int64(7);
   chunk.text = row.column_text(8);
   return chunk;
-}
-
-// "1204" -> "1,204".
-std::string with_thousands(int64_t value) {
-  std::string digits = std::to_string(value < 0 ? -value : value);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return value < 0 ? "-" + out : out;
 }
 
 std::string short_fingerprint(const std::string& fingerprint) {
@@ -189,7 +179,7 @@ class StoreImpl final : public Store {
     if (temp_files_removed > 0) {
       std::string names;
       for (const std::string& name : temp_names) names += (names.empty() ? "" : ", ") + name;
-      repairs.push_back("removed " + with_thousands(temp_files_removed) + " temporary file" +
+      repairs.push_back("removed " + format_grouped(temp_files_removed) + " temporary file" +
                         (temp_files_removed == 1 ? "" : "s") + " (" + names + ")");
     }
     QUIRE_RETURN_IF_ERROR(load_or_rebuild_vectors(repairs));
@@ -678,7 +668,7 @@ class StoreImpl final : public Store {
     if (!vectors_broken_) return ok_status();
     QUIRE_ASSIGN_OR_RETURN(int64_t count, rebuild_vectors());
     QUIRE_LOG_INFO("index '%s': rebuilt the vector index from %s chunk vectors", dir_.c_str(),
-                   with_thousands(count).c_str());
+                   format_grouped(count).c_str());
     return ok_status();
   }
 
@@ -793,9 +783,9 @@ class StoreImpl final : public Store {
         std::vector<int64_t> held = (*loaded)->ids();
         std::sort(held.begin(), held.end());
         if (held.size() != expected.size()) {
-          problem = "file holds " + with_thousands(static_cast<int64_t>(held.size())) +
+          problem = "file holds " + format_grouped(static_cast<int64_t>(held.size())) +
                     " vectors, the database " +
-                    with_thousands(static_cast<int64_t>(expected.size()));
+                    format_grouped(static_cast<int64_t>(expected.size()));
         } else if (held != expected) {
           problem = "file holds vectors of other chunks than the database";
         } else {
@@ -807,7 +797,7 @@ class StoreImpl final : public Store {
 
     if (!problem.empty()) {
       QUIRE_ASSIGN_OR_RETURN(int64_t count, rebuild_vectors());
-      repairs.push_back("rebuilt " + name + " from " + with_thousands(count) + " chunk vector" +
+      repairs.push_back("rebuilt " + name + " from " + format_grouped(count) + " chunk vector" +
                         (count == 1 ? "" : "s") + " (" + problem + ")");
       return flush_locked();  // writes the file and removes the stale ones
     }

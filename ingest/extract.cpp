@@ -20,6 +20,7 @@
 
 #include "engine/core/log.h"
 #include "engine/core/mmap_file.h"
+#include "engine/core/utf8.h"
 #include "ingest/normalize.h"
 
 namespace quire::ingest {
@@ -81,12 +82,6 @@ std::string collapse_spaces(std::string_view s) {
     out.push_back(c);
   }
   return out;
-}
-
-void append_utf8(std::string& out, int32_t cp) {
-  utf8proc_uint8_t buf[4];
-  const utf8proc_ssize_t n = utf8proc_encode_char(cp, buf);
-  out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
 }
 
 // Counts of the characters of a candidate title or heading.

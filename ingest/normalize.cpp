@@ -11,14 +11,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/core/utf8.h"
+
 namespace quire::ingest {
 namespace {
-
-void append_utf8(std::string& out, int32_t cp) {
-  utf8proc_uint8_t buf[4];
-  const utf8proc_ssize_t n = utf8proc_encode_char(cp, buf);
-  out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
-}
 
 // Code point ending just before `end` in valid UTF-8, or -1.
 int32_t code_point_before(std::string_view s, size_t end) {

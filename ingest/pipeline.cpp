@@ -92,7 +92,7 @@ Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& c
   if (work.text) {
     const std::string body =
         work.text->title.empty() ? work.text->text : work.text->title + "\n\n" + work.text->text;
-    work.record.sha256 = engine::sha256_hex(body.data(), body.size());
+    work.record.sha256 = sha256_hex(body.data(), body.size());
     work.record.title = work.text->title;
     if (work.record.sha256 == work.known_sha) {
       p.unchanged = true;
@@ -107,7 +107,7 @@ Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& c
       p.work = std::move(work);
       return p;
     }
-    work.record.sha256 = engine::sha256_hex(mapped->data(), mapped->size());
+    work.record.sha256 = sha256_hex(mapped->data(), mapped->size());
     if (work.record.sha256 == work.known_sha) {
       p.unchanged = true;
       p.work = std::move(work);

@@ -7,6 +7,7 @@
 
 #include "engine/chat/jinja.h"
 #include "engine/chat/jinja_ast.h"
+#include "engine/core/utf8.h"
 
 namespace quire::engine::jinja {
 namespace {
@@ -25,24 +26,6 @@ bool is_digit(char c) {
 bool is_keyword(std::string_view word) {
   return word == "and" || word == "or" || word == "not" || word == "in" || word == "is" ||
          word == "if" || word == "else";
-}
-
-void append_utf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 struct Token {
@@ -487,7 +470,7 @@ class Parser {
           }
           pos_ += digits;
           if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-          append_utf8(cp, out);
+          append_utf8(out, cp);
           break;
         }
         default:  // unknown escapes keep their backslash, as in Python

@@ -2,7 +2,7 @@
 
 #include <openssl/evp.h>
 
-namespace quire::engine {
+namespace quire {
 namespace {
 
 std::string to_hex(const unsigned char* digest, unsigned int n) {
@@ -44,4 +44,4 @@ std::string Sha256::finish_hex() {
   return to_hex(digest, n);
 }
 
-}  // namespace quire::engine
+}  // namespace quire

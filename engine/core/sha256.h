@@ -8,7 +8,7 @@
 
 struct evp_md_ctx_st;
 
-namespace quire::engine {
+namespace quire {
 
 // sha256 of `size` bytes at `data`, 64 lower-case hex digits.
 std::string sha256_hex(const void* data, size_t size);
@@ -28,4 +28,4 @@ class Sha256 {
   evp_md_ctx_st* ctx_;
 };
 
-}  // namespace quire::engine
+}  // namespace quire

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "engine/core/status.h"
+#include "engine/core/utf8.h"
 
 namespace quire::engine {
 
@@ -63,9 +64,6 @@ Result<PreTokenizerSpec> find_pre_tokenizer(std::string_view pre);
 // U+FFFD and decoding resumes at the next byte. Sequences that decode beyond U+10FFFF (where
 // llama.cpp throws) give U+FFFD for their lead byte too.
 std::u32string decode_utf8_lenient(std::string_view text);
-
-// Appends the UTF-8 encoding of cp (at most U+10FFFF).
-void append_utf8(std::string& out, char32_t cp);
 
 // Splits code points into words; returns the length of each word in code points, in order
 // (all > 0, summing to cpts.size()). Linear in the input.

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/core/utf8.h"
+
 namespace quire::engine {
 namespace {
 
@@ -86,24 +88,6 @@ int32_t first_of_nfd(int32_t cp) {
   const utf8proc_ssize_t n =
       utf8proc_decompose_char(cp, decomposed, 8, UTF8PROC_DECOMPOSE, &boundclass);
   return n >= 1 && n <= 8 ? decomposed[0] : cp;
-}
-
-void append_utf8(std::string& out, int32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 }  // namespace

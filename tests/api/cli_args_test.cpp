@@ -89,17 +89,6 @@ TEST(ParseUintTest, AcceptsOnlyNonNegativeIntegers) {
   }
 }
 
-TEST(FormatTest, HumanUnits) {
-  EXPECT_EQ(format_bytes(512), "512 B");
-  EXPECT_EQ(format_bytes(1536), "1.50 KiB");
-  EXPECT_EQ(format_bytes(3ull << 30), "3.00 GiB");
-  EXPECT_EQ(format_count(999), "999");
-  EXPECT_EQ(format_count(7340032), "7.34M");
-  EXPECT_EQ(format_count(494032768), "494.03M");
-  EXPECT_EQ(format_grouped(7340032), "7,340,032");
-  EXPECT_EQ(format_grouped(100), "100");
-}
-
 TEST(ParseTest, SignedIntegersAndNumbers) {
   EXPECT_EQ(*parse_int("-1", "-n"), -1);
   EXPECT_EQ(*parse_int("256", "-n"), 256);
