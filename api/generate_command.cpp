@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/cli_args.h"
-#include "engine/chat/chat_template.h"
 #include "engine/core/format.h"
 #include "engine/core/log.h"
+#include "engine/runtime/chat_prompt.h"
 #include "engine/runtime/generator.h"
 
 namespace quire::api {
@@ -36,12 +36,6 @@ std::vector<std::string> expand_short_options(std::span<const std::string> args)
     }
   }
   return out;
-}
-
-// The text of a special token id, "" when there is none.
-std::string token_text(const engine::Vocab& vocab, engine::TokenId id) {
-  return id >= 0 && static_cast<size_t>(id) < vocab.size() ? vocab.tokens[static_cast<size_t>(id)]
-                                                           : std::string();
 }
 
 }  // namespace
@@ -130,43 +124,20 @@ Status run_generate_command(std::span<const std::string> raw_args) {
   const auto t_load = std::chrono::steady_clock::now();
   QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<engine::LanguageModel> lm,
                          engine::LanguageModel::open(model_path));
-  const engine::Tokenizer& tok = lm->tokenizer();
-  const engine::Vocab& vocab = tok.vocab();
 
-  std::string text = prompt;
+  engine::ChatPrompt built;
   if (chat || !template_name.empty() || !system.empty()) {
-    const std::string bos = token_text(vocab, vocab.bos), eos = token_text(vocab, vocab.eos);
-    Result<engine::ChatTemplate> tmpl = invalid_argument_error("no template");
-    if (!template_name.empty()) {
-      tmpl = engine::ChatTemplate::from_name(template_name, bos, eos);
-    } else {
-      const std::optional<std::string> source = lm->chat_template();
-      if (!source) {
-        return failed_precondition_error(
-            "'" + model_path +
-            "' has no chat template (tokenizer.chat_template); name one with --chat-template "
-            "(e.g. chatml) or leave out --chat");
-      }
-      tmpl = engine::ChatTemplate::from_template(*source, bos, eos);
-      if (!tmpl.ok()) {
-        return tmpl.status().with_context(
-            "the model's chat template is not one quire recognizes; name a built-in style with "
-            "--chat-template (e.g. chatml)");
-      }
-    }
-    if (!tmpl.ok()) return tmpl.status();
     std::vector<engine::ChatMessage> messages;
     if (!system.empty()) messages.push_back({"system", system});
     messages.push_back({"user", prompt});
-    QUIRE_ASSIGN_OR_RETURN(text, tmpl->apply(messages, true));
-    request.stop = tmpl->stop_strings();
+    engine::ChatPromptOptions prompt_options;
+    prompt_options.template_name = template_name;
+    QUIRE_ASSIGN_OR_RETURN(built, engine::build_chat_prompt(*lm, messages, prompt_options));
+  } else {
+    built = engine::build_plain_prompt(*lm, prompt);
   }
-  request.prompt = tok.encode(text, /*add_special=*/true, /*parse_special=*/true);
-  // A template that writes the BOS text itself plus the tokenizer's BOS would give two.
-  if (request.prompt.size() >= 2 && vocab.bos >= 0 && request.prompt[0] == vocab.bos &&
-      request.prompt[1] == vocab.bos) {
-    request.prompt.erase(request.prompt.begin());
-  }
+  request.prompt = std::move(built.tokens);
+  request.stop = std::move(built.stop);
   QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<engine::Generator> gen,
                          engine::Generator::create(*lm, options));
   const double load_s =

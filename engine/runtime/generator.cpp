@@ -91,7 +91,9 @@ Generator::Generator(const LanguageModel& model, const GeneratorOptions& options
     : model_(model),
       options_(options),
       cache_(std::move(cache)),
-      pool_(std::make_unique<ThreadPool>(options.threads)) {}
+      owned_pool_(options.pool == nullptr ? std::make_unique<ThreadPool>(options.threads)
+                                          : nullptr),
+      pool_(options.pool != nullptr ? options.pool : owned_pool_.get()) {}
 
 Generator::~Generator() = default;
 

@@ -34,6 +34,7 @@
 
 namespace quire::engine {
 
+// Thread-safety: immutable after open(); every const member may be called from any thread.
 class LanguageModel {
  public:
   // Opens a GGUF decoder of an architecture in the registry. Errors: kNotFound (no file),
@@ -65,7 +66,10 @@ class LanguageModel {
 };
 
 struct GeneratorOptions {
-  int threads = 0;                // 0: all CPUs
+  // A pool shared with other engine parts (e.g. the embedder of the same process), not owned:
+  // it must outlive the Generator. nullptr: the Generator starts its own with `threads` workers.
+  ThreadPool* pool = nullptr;
+  int threads = 0;                // own pool's workers when pool is nullptr; 0: all CPUs
   int64_t n_ctx = 0;              // positions per sequence; 0: min(model's context, 4096)
   KvType kv_type = KvType::kF16;  // K and V cache type
   int64_t n_batch = 512;          // prompt tokens per sequence per step
@@ -108,6 +112,10 @@ struct GenerationEvent {
   bool finished = false;
 };
 
+// Thread-safety: a Generator is single-threaded. submit, step, cancel, result, release and
+// generate must all be called from one thread at a time (the server's scheduler thread owns it
+// and takes requests from other threads through its own queue). Several Generators may share
+// one LanguageModel and one ThreadPool (the pool serializes their parallel sections).
 class Generator {
  public:
   static Result<std::unique_ptr<Generator>> create(const LanguageModel& model,
@@ -154,7 +162,8 @@ class Generator {
   const LanguageModel& model_;
   GeneratorOptions options_;
   KvCache cache_;
-  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<ThreadPool> owned_pool_;  // null when options.pool was given
+  ThreadPool* pool_;
   DecoderScratch scratch_;
   std::vector<float> logits_;
   std::vector<std::unique_ptr<Running>> queue_;  // submitted, in order; started when room

@@ -328,6 +328,34 @@ TEST(Generator, PromptCacheReusesPrefixWithIdenticalResults) {
   EXPECT_EQ(second->tokens, fresh->tokens);
 }
 
+TEST(Generator, SharedThreadPoolGivesTheSameTokens) {
+  QUIRE_REQUIRE_SHARED();
+  auto lm = open_model("qwen2-tiny-q4_k_m.gguf");
+  ASSERT_NE(lm, nullptr);
+  const auto prompts = test_prompts(lm->tokenizer());
+  GeneratorOptions own;
+  own.threads = 2;
+  own.n_ctx = 256;
+  auto a = Generator::create(*lm, own);
+  ASSERT_TRUE(a.ok());
+  ThreadPool shared(2);
+  GeneratorOptions with_pool = own;
+  with_pool.threads = 1;  // ignored: the shared pool's size is what runs
+  with_pool.pool = &shared;
+  auto b = Generator::create(*lm, with_pool);
+  auto c = Generator::create(*lm, with_pool);  // two generators on one pool
+  ASSERT_TRUE(b.ok() && c.ok());
+  EXPECT_EQ(&(*b)->pool(), &shared);
+  for (const auto& prompt : prompts) {
+    auto ra = (*a)->generate(greedy_request(prompt, 12));
+    auto rb = (*b)->generate(greedy_request(prompt, 12));
+    auto rc = (*c)->generate(greedy_request(prompt, 12));
+    ASSERT_TRUE(ra.ok() && rb.ok() && rc.ok());
+    EXPECT_EQ(ra->tokens, rb->tokens);
+    EXPECT_EQ(ra->tokens, rc->tokens);
+  }
+}
+
 TEST(Generator, ClearErrors) {
   QUIRE_REQUIRE_SHARED();
   auto lm = open_model("qwen2-tiny-q8_0.gguf");
