@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <thread>
 #include <unordered_map>
@@ -14,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/cli_args.h"
+#include "api/workspace.h"
 #include "engine/runtime/embedder.h"
 #include "index/store.h"
 #include "ingest/pipeline.h"
@@ -26,56 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The store directory remembers which embedding model file built it (config.json), so search
-// and later index runs find the model without --embed-model.
-std::string remembered_model(const std::string& db) {
-  std::ifstream in(db + "/config.json");
-  if (!in) return "";
-  try {
-    json j = json::parse(in);
-    return j.value("embed_model", "");
-  } catch (const json::exception&) {
-    return "";
-  }
-}
-
-void remember_model(const std::string& db, const std::string& model) {
-  json j = {{"embed_model", fs::absolute(model).lexically_normal().string()}};
-  const std::string tmp = db + "/config.json.tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(1) << "\n";
-  }
-  std::error_code ec;
-  fs::rename(tmp, db + "/config.json", ec);
-}
-
-struct Opened {
-  std::unique_ptr<index::Store> store;
-  std::unique_ptr<engine::Embedder> embedder;  // nullptr: BM25 only
-};
-
-Result<Opened> open_index(const std::string& db, std::string model, const std::string& kind,
-                          int threads, bool need_model_for_dense) {
-  Opened o;
-  index::StoreOptions options;
-  if (kind == "hnsw") {
-    options.index_kind = index::VectorIndexKind::kHnsw;
-  } else if (!kind.empty() && kind != "flat") {
-    return invalid_argument_error("--index: '" + kind + "', expected flat or hnsw");
-  }
-  QUIRE_ASSIGN_OR_RETURN(o.store, index::Store::open(db, options));
-  const auto& repair = o.store->repair_report();
-  if (repair.repaired) std::fprintf(stderr, "quire: repaired the index: %s\n", repair.what.c_str());
-  if (model.empty() && need_model_for_dense) model = remembered_model(db);
-  if (!model.empty()) {
-    engine::EmbedderOptions eo;
-    eo.threads = threads;
-    QUIRE_ASSIGN_OR_RETURN(o.embedder, engine::open_embedder(model, eo));
-  }
-  return o;
-}
-
 std::string one_line(std::string s, size_t max) {
   for (char& c : s) {
     if (c == '\n' || c == '\t' || c == '\r') c = ' ';
@@ -86,6 +36,14 @@ std::string one_line(std::string s, size_t max) {
     s = s.substr(0, cut) + "...";
   }
   return s;
+}
+
+// --mode of search and eval.
+Result<retrieve::SearchMode> parse_mode_flag(const std::string& text) {
+  auto mode = retrieve::search_mode_from_name(text);
+  if (!mode)
+    return invalid_argument_error("--mode: '" + text + "', expected hybrid, dense or bm25");
+  return *mode;
 }
 
 Result<int> parse_threads(const std::string& text) {
@@ -151,25 +109,14 @@ void print_summary(const ingest::IndexSummary& s) {
 
 }  // namespace
 
-std::string default_db_dir() {
-  if (const char* d = std::getenv("QUIRE_DB"); d != nullptr && *d != '\0') return d;
-  if (const char* d = std::getenv("XDG_DATA_HOME"); d != nullptr && *d != '\0') {
-    return std::string(d) + "/quire";
-  }
-  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
-    return std::string(h) + "/.local/share/quire";
-  }
-  return ".quire";
-}
-
 Status run_index_command(std::span<const std::string> args) {
-  std::string db = default_db_dir(), model, chunk_text, overlap_text, kind, threads_text;
+  std::string db = default_workspace_dir(), model, chunk_text, overlap_text, kind, threads_text;
   bool reembed = false, watch = false;
   ArgParser parser("quire index",
                    "Indexes PDFs, .txt, .md and .html files under PATH... (recursively):\n"
                    "extract, chunk, embed (with --embed-model), store. Re-runs touch only new and\n"
                    "changed files and remove deleted ones.");
-  parser.add_option("db", &db, "DIR", "index directory (default " + default_db_dir() + ")");
+  parser.add_option("db", &db, "DIR", "index directory (default " + default_workspace_dir() + ")");
   parser.add_option("embed-model", &model, "M.gguf",
                     "embedding model (default: the one that built this index; none: BM25 only)");
   parser.add_option("chunk-tokens", &chunk_text, "N", "target tokens per chunk (default 256)");
@@ -197,26 +144,27 @@ Status run_index_command(std::span<const std::string> args) {
     return ok_status();
   }
   if (paths.empty()) return invalid_argument_error("missing PATH... for quire index (see --help)");
-  ingest::PipelineOptions options;
+  WorkspaceFlags flags;
+  flags.dir = db;
+  flags.embed_model = model;
+  flags.index_kind = kind;
   if (!chunk_text.empty()) {
     QUIRE_ASSIGN_OR_RETURN(uint64_t n, parse_uint(chunk_text, "--chunk-tokens"));
-    if (n < 16 || n > 8192) return invalid_argument_error("--chunk-tokens: expected 16..8192");
-    options.chunker.target_tokens = static_cast<int64_t>(n);
+    flags.chunk_tokens = static_cast<int64_t>(std::min<uint64_t>(n, INT64_MAX));
   }
   if (!overlap_text.empty()) {
     QUIRE_ASSIGN_OR_RETURN(uint64_t n, parse_uint(overlap_text, "--overlap"));
-    options.chunker.overlap_tokens = static_cast<int64_t>(n);
+    flags.chunk_overlap = static_cast<int64_t>(std::min<uint64_t>(n, INT64_MAX));
   }
-  if (options.chunker.overlap_tokens >= options.chunker.target_tokens) {
-    return invalid_argument_error("--overlap must be smaller than --chunk-tokens");
-  }
+  QUIRE_ASSIGN_OR_RETURN(const Workspace workspace, Workspace::load(flags));
+  ingest::PipelineOptions options;
+  options.chunker.target_tokens = workspace.config().chunk_tokens;
+  options.chunker.overlap_tokens = workspace.config().chunk_overlap;
   options.reembed = reembed;
   QUIRE_ASSIGN_OR_RETURN(int threads, parse_threads(threads_text));
-  std::error_code ec;
-  fs::create_directories(db, ec);
-  if (ec) return errno_error(ec.value(), "cannot create the index directory '" + db + "'");
-  QUIRE_ASSIGN_OR_RETURN(Opened o, open_index(db, model, kind, threads, /*need_model=*/true));
-  if (!model.empty()) remember_model(db, model);
+  QUIRE_RETURN_IF_ERROR(workspace.create_dir());
+  QUIRE_ASSIGN_OR_RETURN(OpenedIndex o, workspace.open_index(/*with_embedder=*/true, threads));
+  if (!model.empty()) QUIRE_RETURN_IF_ERROR(workspace.remember_embed_model(model));
   ProgressPrinter printer;
   options.on_progress = [&printer](const ingest::IndexProgress& p) { printer(p); };
   ingest::IndexPipeline pipeline(*o.store, o.embedder.get(), options);
@@ -231,7 +179,7 @@ Status run_index_command(std::span<const std::string> args) {
 }
 
 Status run_search_command(std::span<const std::string> args) {
-  std::string query, db = default_db_dir(), k_text = "10", mode_text = "hybrid", model;
+  std::string query, db = default_workspace_dir(), k_text = "10", mode_text = "hybrid", model;
   bool as_json = false;
   ArgParser parser("quire search",
                    "Searches the index: ranked chunks with document, pages, score.");
@@ -246,21 +194,22 @@ Status run_search_command(std::span<const std::string> args) {
     std::cout << parser.help();
     return ok_status();
   }
-  auto mode = retrieve::search_mode_from_name(mode_text);
-  if (!mode)
-    return invalid_argument_error("--mode: '" + mode_text + "', expected hybrid, dense or bm25");
+  QUIRE_ASSIGN_OR_RETURN(const auto mode, parse_mode_flag(mode_text));
   QUIRE_ASSIGN_OR_RETURN(uint64_t k, parse_uint(k_text, "--k"));
   if (k == 0 || k > 1000) return invalid_argument_error("--k: expected 1..1000");
-  if (!fs::exists(db + "/quire.db"))
+  WorkspaceFlags flags;
+  flags.dir = db;
+  flags.embed_model = model;
+  QUIRE_ASSIGN_OR_RETURN(const Workspace workspace, Workspace::load(flags));
+  if (!workspace.index_exists())
     return not_found_error("no index at '" + db + "' (run quire index)");
-  QUIRE_ASSIGN_OR_RETURN(Opened o,
-                         open_index(db, model, "", 0, *mode != retrieve::SearchMode::kBm25));
+  QUIRE_ASSIGN_OR_RETURN(OpenedIndex o, workspace.open_index(mode != retrieve::SearchMode::kBm25));
   retrieve::Retriever retriever(*o.store, o.embedder.get());
   retrieve::SearchOptions options;
   options.k = static_cast<int64_t>(k);
-  options.mode = *mode;
-  const retrieve::SearchMode used = retriever.effective_mode(*mode);
-  if (*mode == retrieve::SearchMode::kDense && used == retrieve::SearchMode::kDense &&
+  options.mode = mode;
+  const retrieve::SearchMode used = retriever.effective_mode(mode);
+  if (mode == retrieve::SearchMode::kDense && used == retrieve::SearchMode::kDense &&
       o.embedder == nullptr) {
     return failed_precondition_error("dense search needs an embedding model: this index has none");
   }
@@ -282,7 +231,7 @@ Status run_search_command(std::span<const std::string> args) {
     std::cout << out.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
     return ok_status();
   }
-  if (used != *mode) {
+  if (used != mode) {
     std::fprintf(stderr, "quire: searching with %s: the index has no vectors or no model\n",
                  std::string(retrieve::search_mode_name(used)).c_str());
   }
@@ -300,7 +249,7 @@ Status run_search_command(std::span<const std::string> args) {
 }
 
 Status run_docs_command(std::span<const std::string> args) {
-  std::string db = default_db_dir();
+  std::string db = default_workspace_dir();
   bool as_json = false;
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << "usage: quire docs list|show ID|rm ID [--db DIR] [--json]\n";
@@ -320,8 +269,12 @@ Status run_docs_command(std::span<const std::string> args) {
     std::cout << parser.help();
     return ok_status();
   }
-  if (!fs::exists(db + "/quire.db")) return not_found_error("no index at '" + db + "'");
-  QUIRE_ASSIGN_OR_RETURN(auto store, index::Store::open(db));
+  WorkspaceFlags flags;
+  flags.dir = db;
+  QUIRE_ASSIGN_OR_RETURN(const Workspace workspace, Workspace::load(flags));
+  if (!workspace.index_exists()) return not_found_error("no index at '" + db + "'");
+  QUIRE_ASSIGN_OR_RETURN(OpenedIndex opened, workspace.open_index(/*with_embedder=*/false));
+  index::Store* store = opened.store.get();
   if (sub == "list") {
     QUIRE_ASSIGN_OR_RETURN(auto docs, store->list_documents());
     json rows = json::array();
@@ -404,10 +357,8 @@ Status run_eval_command(std::span<const std::string> args) {
     std::cout << parser.help();
     return ok_status();
   }
-  auto mode = retrieve::search_mode_from_name(mode_text);
-  if (!mode)
-    return invalid_argument_error("--mode: '" + mode_text + "', expected hybrid, dense or bm25");
-  if (*mode != retrieve::SearchMode::kBm25 && model.empty()) {
+  QUIRE_ASSIGN_OR_RETURN(const auto mode, parse_mode_flag(mode_text));
+  if (mode != retrieve::SearchMode::kBm25 && model.empty()) {
     return invalid_argument_error("--mode " + mode_text +
                                   " needs --embed-model (or use --mode bm25)");
   }
@@ -418,15 +369,20 @@ Status run_eval_command(std::span<const std::string> args) {
   QUIRE_ASSIGN_OR_RETURN(auto qrels, retrieve::load_beir_qrels(dir, split));
   if (db.empty()) {
     const std::string name = fs::path(fs::absolute(dir).lexically_normal()).filename().string();
-    db = default_db_dir() + "/eval-" + name +
+    db = default_workspace_dir() + "/eval-" + name +
          (model.empty() ? "-bm25" : "-" + fs::path(model).stem().string());
   }
-  std::error_code ec;
-  fs::create_directories(db, ec);
-  QUIRE_ASSIGN_OR_RETURN(Opened o, open_index(db, model, "", threads, false));
+  WorkspaceFlags flags;
+  flags.dir = db;
+  flags.embed_model = model;
+  flags.chunk_tokens = static_cast<int64_t>(std::min<uint64_t>(chunk_tokens, INT64_MAX));
+  flags.chunk_overlap = std::min<int64_t>(32, flags.chunk_tokens / 4);
+  QUIRE_ASSIGN_OR_RETURN(const Workspace workspace, Workspace::load(flags));
+  QUIRE_RETURN_IF_ERROR(workspace.create_dir());
+  QUIRE_ASSIGN_OR_RETURN(OpenedIndex o, workspace.open_index(!model.empty(), threads));
   ingest::PipelineOptions options;
-  options.chunker.target_tokens = static_cast<int64_t>(chunk_tokens);
-  options.chunker.overlap_tokens = std::min<int64_t>(32, options.chunker.target_tokens / 4);
+  options.chunker.target_tokens = workspace.config().chunk_tokens;
+  options.chunker.overlap_tokens = workspace.config().chunk_overlap;
   options.flush_every_documents = 1000000;
   ingest::IndexPipeline pipeline(*o.store, o.embedder.get(), options);
   std::vector<ingest::TextDocument> docs;
@@ -438,7 +394,7 @@ Status run_eval_command(std::span<const std::string> args) {
   retrieve::SearchOptions search;
   search.k = 300;  // chunks; documents are ranked by their best chunk, top 100 kept
   search.candidates = 300;
-  search.mode = *mode;
+  search.mode = mode;
   retrieve::MetricsAccumulator acc;
   std::unordered_map<int64_t, std::string> doc_key;  // chunk id -> beir id cache
   int64_t evaluated = 0;
@@ -459,7 +415,7 @@ Status run_eval_command(std::span<const std::string> args) {
   const retrieve::RetrievalMetrics m = acc.result();
   json out = {{"dataset", dir},
               {"split", split},
-              {"mode", std::string(retrieve::search_mode_name(retriever.effective_mode(*mode)))},
+              {"mode", std::string(retrieve::search_mode_name(retriever.effective_mode(mode)))},
               {"queries", m.queries},
               {"ndcg@10", m.ndcg_at_10},
               {"recall@10", m.recall_at_10},

@@ -13,8 +13,4 @@ Status run_search_command(std::span<const std::string> args);
 Status run_docs_command(std::span<const std::string> args);
 Status run_eval_command(std::span<const std::string> args);
 
-// The index directory when --db is not given: $QUIRE_DB, else $XDG_DATA_HOME/quire, else
-// ~/.local/share/quire.
-std::string default_db_dir();
-
 }  // namespace quire::api
