@@ -1,4 +1,7 @@
 // Retrieval evaluation on BEIR-style data: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.
+//
+// Thread-safety: the loaders are independent and may run at once; a MetricsAccumulator is one
+// thread's (add() is not synchronized).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,6 @@
 // Combining ranked lists: reciprocal rank fusion (Cormack, Clarke and Buettcher, SIGIR 2009).
+//
+// Thread-safety: pure functions; any number of calls may run at once.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,8 @@
 // Query -> ranked chunks: dense (FAISS), BM25 (FTS5), or both fused with RRF.
+//
+// Thread-safety: a Retriever holds no mutable state of its own; search, search_ids and
+// effective_mode may run from several threads at once, as far as the Store (searches run under
+// its shared lock) and the Embedder (embed calls are serialized inside it) allow.
 #pragma once
 
 #include <cstdint>
