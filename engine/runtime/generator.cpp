@@ -73,6 +73,7 @@ struct Generator::Running {
   int id = 0;
   GenerationRequest req;
   std::optional<Sampler> sampler;
+  std::vector<float> masked;  // the logits row after the request's constraint
   std::unique_ptr<StreamDecoder> decoder;
   std::unique_ptr<StopMatcher> stop;
   int seq = -1;              // -1 until started
@@ -228,8 +229,16 @@ void Generator::finish(Running& r, std::string reason, std::vector<GenerationEve
   done_.emplace_back(r.id, std::move(r.result));
 }
 
+TokenId Generator::sample(Running& r, std::span<const float> logits) {
+  if (r.req.constraint == nullptr) return r.sampler->sample(logits);
+  r.masked.assign(logits.begin(), logits.end());
+  r.req.constraint->mask(r.masked);
+  return r.sampler->sample(r.masked);
+}
+
 void Generator::accept_token(Running& r, TokenId token, std::vector<GenerationEvent>& events) {
   r.sampler->accept(token);
+  if (r.req.constraint != nullptr) r.req.constraint->accept(token);
   r.result.tokens.push_back(token);
   ++r.result.generated_tokens;
   if (!r.req.ignore_eos && model_.is_end_of_generation(token)) {
@@ -310,13 +319,13 @@ Status Generator::step(std::vector<GenerationEvent>& events) {
     if (r.decoding) {
       r.fed.push_back(r.pending);
       ++r.result.decode_steps;
-      accept_token(r, r.sampler->sample(row), events);
+      accept_token(r, sample(r, row), events);
       continue;
     }
     r.fed.insert(r.fed.end(), entries[i].tokens.begin(), entries[i].tokens.end());
     r.next_prompt += static_cast<int64_t>(entries[i].tokens.size());
     if (r.next_prompt < static_cast<int64_t>(r.req.prompt.size())) continue;
-    const TokenId first = r.sampler->sample(row);
+    const TokenId first = sample(r, row);
     r.decode_start_ns = monotonic_ns();
     r.result.prefill_s = static_cast<double>(r.decode_start_ns - r.prefill_start_ns) * 1e-9;
     accept_token(r, first, events);

@@ -27,6 +27,7 @@
 #include "engine/core/thread_pool.h"
 #include "engine/gguf/gguf_reader.h"
 #include "engine/model/kv_cache.h"
+#include "engine/sampling/constraint.h"
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/stop.h"
 #include "engine/tokenizer/stream_decoder.h"
@@ -84,6 +85,8 @@ struct GenerationRequest {
   int64_t max_tokens = 128;  // generated tokens at most; -1: until end of generation or context
   std::vector<std::string> stop;  // stop strings (not part of the returned text)
   bool ignore_eos = false;        // keep going past end-of-generation tokens
+  // Tokens allowed next, applied before sampling (nullptr: any). Owned by the request.
+  std::shared_ptr<TokenConstraint> constraint;
 };
 
 struct GenerationResult {
@@ -158,6 +161,7 @@ class Generator {
   Status start(Running& r);
   void finish(Running& r, std::string reason, std::vector<GenerationEvent>& events);
   void accept_token(Running& r, TokenId token, std::vector<GenerationEvent>& events);
+  TokenId sample(Running& r, std::span<const float> logits);
 
   const LanguageModel& model_;
   GeneratorOptions options_;
