@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "api/ask_command.h"
 #include "api/embed_command.h"
 #include "api/generate_command.h"
 #include "api/index_commands.h"
@@ -19,9 +20,10 @@ Status run_version_command(std::span<const std::string>) {
   return ok_status();
 }
 
-const std::array<Command, 9> kCommands = {{
+const std::array<Command, 10> kCommands = {{
     {"index", "index PATH...", "index documents (PDF, txt, md, html) into --db", run_index_command},
     {"search", "search QUERY", "hybrid (dense + BM25) search of the index", run_search_command},
+    {"ask", "ask QUESTION", "a cited answer from the indexed documents", run_ask_command},
     {"docs", "docs list|show ID|rm ID", "the indexed documents", run_docs_command},
     {"eval", "eval beir DIR", "retrieval quality on a BEIR dataset", run_eval_command},
     {"models", "models inspect FILE.gguf", "describe a GGUF model and the memory it needs",

@@ -1,0 +1,185 @@
+#include "generate/answer.h"
+
+#include <algorithm>
+
+#include "engine/core/timer.h"
+#include "generate/citations.h"
+
+namespace quire::generate {
+namespace {
+
+constexpr size_t kSnippetBytes = 240;
+
+std::string snippet_of(std::string_view text) {
+  std::string s(text.substr(0, std::min(text.size(), kSnippetBytes)));
+  if (text.size() > kSnippetBytes) {
+    size_t cut = s.size();
+    while (cut > 0 && (static_cast<unsigned char>(s[cut - 1]) & 0xC0) == 0x80) --cut;  // UTF-8
+    if (cut > 0) --cut;
+    s.resize(cut);
+    s += "...";
+  }
+  for (char& c : s) {
+    if (c == '\n') c = ' ';
+  }
+  return s;
+}
+
+Citation citation_of(const retrieve::PackedSource& s) {
+  Citation c;
+  c.n = s.number;
+  c.doc_id = s.doc_id;
+  c.path = s.path;
+  c.title = s.title;
+  c.page_start = s.page_start;
+  c.page_end = s.page_end;
+  c.chunk_ids = s.chunk_ids;
+  c.char_start = s.char_start;
+  c.char_end = s.char_end;
+  c.snippet = snippet_of(s.text);
+  c.score = s.score;
+  return c;
+}
+
+}  // namespace
+
+Answerer::Answerer(index::Store& store, engine::Embedder* embedder,
+                   const engine::LanguageModel* model, engine::Generator* generator)
+    : store_(store),
+      embedder_(embedder),
+      model_(model),
+      generator_(generator),
+      retriever_(store, embedder) {}
+
+Result<DeclineDecision> Answerer::decide(const std::string& question, const AskOptions& options) {
+  double best = 0;
+  QUIRE_ASSIGN_OR_RETURN(auto top, store_.search_bm25(question, 1));
+  if (!top.empty()) best = top[0].score;
+  auto occurs = [this](std::string_view word) -> Result<bool> {
+    QUIRE_ASSIGN_OR_RETURN(auto hits, store_.search_bm25(std::string(word), 1));
+    return !hits.empty();
+  };
+  return decide_decline(question, best, occurs, options.decline);
+}
+
+int64_t Answerer::source_tokens(const retrieve::PackedSource& s, const RagPromptTemplate& t) const {
+  const std::string rendered = t.render_source(s);
+  if (model_ != nullptr) {
+    return static_cast<int64_t>(model_->tokenizer().encode(rendered, false, false).size());
+  }
+  // Extractive mode has no generation tokenizer: about four bytes a token.
+  return static_cast<int64_t>(rendered.size() + 3) / 4;
+}
+
+Result<Answer> Answerer::ask(const std::string& question, const AskOptions& options,
+                             const std::function<bool(std::string_view)>& on_text) {
+  bool blank = true;
+  for (char c : question) blank = blank && (c == ' ' || c == '\n' || c == '\t' || c == '\r');
+  if (blank) return invalid_argument_error("the question is empty");
+  Timer total;
+  Answer answer;
+  const RagPromptTemplate& prompt =
+      options.prompt != nullptr ? *options.prompt : RagPromptTemplate::default_template();
+
+  Timer t;
+  retrieve::SearchOptions search;
+  search.k = options.k;
+  search.candidates = options.candidates;
+  search.mode = options.mode;
+  answer.search_mode = retriever_.effective_mode(options.mode);
+  QUIRE_ASSIGN_OR_RETURN(auto ranked, retriever_.search(question, search));
+  ranked = retrieve::remove_overlapping(std::move(ranked));
+  answer.timings.retrieve_s = t.elapsed_s();
+
+  t = Timer();
+  QUIRE_ASSIGN_OR_RETURN(const DeclineDecision decision, decide(question, options));
+  answer.timings.decline_s = t.elapsed_s();
+
+  t = Timer();
+  retrieve::PackOptions pack;
+  pack.budget_tokens = options.budget_tokens;
+  pack.max_sources = options.max_sources;
+  QUIRE_ASSIGN_OR_RETURN(answer.sources,
+                         retrieve::pack_context(ranked, pack, [&](const retrieve::PackedSource& s) {
+                           return source_tokens(s, prompt);
+                         }));
+  answer.timings.pack_s = t.elapsed_s();
+
+  if (decision.declined || answer.sources.empty()) {
+    answer.mode = "declined";
+    answer.decline_reason =
+        decision.declined ? decision.reason : "nothing in the index matches the question";
+    answer.text = "The documents do not answer this: " + answer.decline_reason + ".";
+    if (on_text) on_text(answer.text);
+    answer.timings.total_s = total.elapsed_s();
+    return answer;
+  }
+
+  if (!generative()) {
+    answer.mode = "extractive";
+    const ExtractiveAnswer extracted = extract_answer(question, answer.sources, options.extract);
+    answer.text = extracted.text;
+    for (const ExtractedSpan& span : extracted.spans) {
+      const auto& source = answer.sources[static_cast<size_t>(span.source_number - 1)];
+      auto it = std::find_if(answer.citations.begin(), answer.citations.end(),
+                             [&](const Citation& c) { return c.n == span.source_number; });
+      if (it != answer.citations.end()) continue;
+      Citation c = citation_of(source);
+      c.char_start = span.char_start;
+      c.char_end = span.char_end;
+      c.snippet = snippet_of(span.text);
+      answer.citations.push_back(std::move(c));
+    }
+    if (on_text) on_text(answer.text);
+    answer.timings.total_s = total.elapsed_s();
+    return answer;
+  }
+
+  answer.mode = "generative";
+  const auto messages = prompt.messages(answer.sources, question);
+  QUIRE_ASSIGN_OR_RETURN(engine::ChatPrompt chat,
+                         engine::build_chat_prompt(*model_, messages, options.chat));
+  answer.prompt = chat.text;
+  engine::GenerationRequest request;
+  request.prompt = std::move(chat.tokens);
+  request.stop = std::move(chat.stop);
+  request.sampling = options.sampling;
+  request.max_tokens = options.max_tokens;
+  std::shared_ptr<CitationGuard> guard;
+  if (options.citation_guard) {
+    if (pieces_ == nullptr) pieces_ = make_token_pieces(model_->tokenizer());
+    guard = std::make_shared<CitationGuard>(pieces_, static_cast<int>(answer.sources.size()));
+    request.constraint = guard;
+  }
+  QUIRE_ASSIGN_OR_RETURN(engine::GenerationResult result,
+                         generator_->generate(std::move(request), on_text));
+  answer.text = result.text;
+  answer.prompt_tokens = result.prompt_tokens;
+  answer.generated_tokens = result.generated_tokens;
+  answer.timings.prefill_s = result.prefill_s;
+  answer.timings.decode_s = result.decode_s;
+  answer.prefill_tok_s = result.prefill_tok_s();
+  answer.decode_tok_s = result.decode_tok_s();
+  if (guard) answer.guard_masked_steps = guard->masked_steps();
+  const int n_sources = static_cast<int>(answer.sources.size());
+  for (const CitationMark& mark : parse_citations(answer.text, n_sources)) {
+    for (int n : mark.numbers) {
+      if (n < 1 || n > n_sources) {
+        if (std::find(answer.invalid_citations.begin(), answer.invalid_citations.end(), n) ==
+            answer.invalid_citations.end()) {
+          answer.invalid_citations.push_back(n);
+        }
+        continue;
+      }
+      auto it = std::find_if(answer.citations.begin(), answer.citations.end(),
+                             [&](const Citation& c) { return c.n == n; });
+      if (it == answer.citations.end()) {
+        answer.citations.push_back(citation_of(answer.sources[static_cast<size_t>(n - 1)]));
+      }
+    }
+  }
+  answer.timings.total_s = total.elapsed_s();
+  return answer;
+}
+
+}  // namespace quire::generate

@@ -1,0 +1,96 @@
+#include "generate/decline.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace quire::generate {
+namespace {
+
+bool is_alnum(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// Parts of a name that index words are made of ("EfficientNet-B7" -> "EfficientNet", "B7").
+std::vector<std::string_view> parts(std::string_view name) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < name.size()) {
+    while (i < name.size() && !is_alnum(static_cast<unsigned char>(name[i]))) ++i;
+    size_t j = i;
+    while (j < name.size() && is_alnum(static_cast<unsigned char>(name[j]))) ++j;
+    if (j > i) out.push_back(name.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> question_names(std::string_view question) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  int word = 0;
+  while (i < question.size()) {
+    while (i < question.size() && question[i] == ' ') ++i;
+    size_t j = i;
+    while (j < question.size() && question[j] != ' ') ++j;
+    std::string_view w = question.substr(i, j - i);
+    while (!w.empty() && !is_alnum(static_cast<unsigned char>(w.front()))) w.remove_prefix(1);
+    while (!w.empty() && !is_alnum(static_cast<unsigned char>(w.back()))) w.remove_suffix(1);
+    if (w.ends_with("'s")) w.remove_suffix(2);
+    bool upper_inside = false, upper_first = false, digit = false, letter = false;
+    for (size_t k = 0; k < w.size(); ++k) {
+      const char c = w[k];
+      if (c >= 'A' && c <= 'Z') (k == 0 ? upper_first : upper_inside) = true;
+      digit = digit || (c >= '0' && c <= '9');
+      letter = letter || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
+    const bool name =
+        w.size() >= 3 && ((word > 0 && upper_first) || upper_inside || (digit && letter));
+    if (name && std::find(out.begin(), out.end(), w) == out.end()) out.emplace_back(w);
+    if (!w.empty()) ++word;
+    i = j;
+  }
+  return out;
+}
+
+Result<DeclineDecision> decide_decline(std::string_view question, double best_bm25,
+                                       const std::function<Result<bool>(std::string_view)>& occurs,
+                                       const DeclineOptions& options) {
+  DeclineDecision d;
+  d.best_bm25 = best_bm25;
+  if (!options.enabled) return d;
+  if (options.absent_names) {
+    for (const std::string& name : question_names(question)) {
+      for (std::string_view part : parts(name)) {
+        if (part.size() < 3) continue;
+        QUIRE_ASSIGN_OR_RETURN(const bool found, occurs(part));
+        if (!found) {
+          d.absent_names.push_back(name);
+          break;
+        }
+      }
+    }
+  }
+  if (!d.absent_names.empty()) {
+    d.declined = true;
+    d.reason = "the documents never mention ";
+    for (size_t i = 0; i < d.absent_names.size(); ++i) {
+      if (i > 0) d.reason += i + 1 == d.absent_names.size() ? " or " : ", ";
+      d.reason += "'" + d.absent_names[i] + "'";
+    }
+    return d;
+  }
+  if (best_bm25 < options.min_bm25) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf),
+                  "no passage matches the question well enough (best BM25 score %.1f, below "
+                  "the threshold %.1f)",
+                  best_bm25, options.min_bm25);
+    d.declined = true;
+    d.reason = buf;
+  }
+  return d;
+}
+
+}  // namespace quire::generate
