@@ -43,7 +43,9 @@ json answer_json(const generate::Answer& a, const std::string& question) {
                          {"char_start", c.char_start},
                          {"char_end", c.char_end},
                          {"snippet", c.snippet},
-                         {"score", c.score}});
+                         {"score", c.score},
+                         {"support", c.support},
+                         {"weak_support", c.weak}});
   }
   json sources = json::array();
   for (const auto& s : a.sources) sources.push_back(source_json(s));

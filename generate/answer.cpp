@@ -4,6 +4,7 @@
 
 #include "engine/core/timer.h"
 #include "generate/citations.h"
+#include "generate/support.h"
 
 namespace quire::generate {
 namespace {
@@ -71,6 +72,23 @@ int64_t Answerer::source_tokens(const retrieve::PackedSource& s, const RagPrompt
   return static_cast<int64_t>(rendered.size() + 3) / 4;
 }
 
+Status Answerer::check_support(Answer& answer) {
+  const int n_sources = static_cast<int>(answer.sources.size());
+  const std::vector<CitedSentence> sentences = cited_sentences(answer.text, n_sources);
+  std::vector<std::string> texts;
+  for (const auto& s : answer.sources) texts.push_back(s.text);
+  QUIRE_ASSIGN_OR_RETURN(auto scores, support_scores(sentences, texts, embedder_));
+  for (Citation& c : answer.citations) {
+    for (size_t i = 0; i < sentences.size(); ++i) {
+      for (size_t j = 0; j < sentences[i].numbers.size(); ++j) {
+        if (sentences[i].numbers[j] == c.n) c.support = std::min(c.support, scores[i][j]);
+      }
+    }
+    c.weak = c.support < kWeakSupport;
+  }
+  return ok_status();
+}
+
 Result<Answer> Answerer::ask(const std::string& question, const AskOptions& options,
                              const std::function<bool(std::string_view)>& on_text) {
   bool blank = true;
@@ -130,6 +148,7 @@ Result<Answer> Answerer::ask(const std::string& question, const AskOptions& opti
       c.snippet = snippet_of(span.text);
       answer.citations.push_back(std::move(c));
     }
+    QUIRE_RETURN_IF_ERROR(check_support(answer));
     if (on_text) on_text(answer.text);
     answer.timings.total_s = total.elapsed_s();
     return answer;
@@ -178,6 +197,7 @@ Result<Answer> Answerer::ask(const std::string& question, const AskOptions& opti
       }
     }
   }
+  QUIRE_RETURN_IF_ERROR(check_support(answer));
   answer.timings.total_s = total.elapsed_s();
   return answer;
 }

@@ -58,6 +58,8 @@ struct Citation {
   int64_t char_end = 0;
   std::string snippet;
   double score = 0;
+  double support = 1;  // generate/support.h: the weakest backing of a sentence citing it
+  bool weak = false;   // support below kWeakSupport
 };
 
 struct AnswerTimings {
@@ -104,6 +106,7 @@ class Answerer {
 
  private:
   Result<DeclineDecision> decide(const std::string& question, const AskOptions& options);
+  Status check_support(Answer& answer);
   int64_t source_tokens(const retrieve::PackedSource& s, const RagPromptTemplate& t) const;
 
   index::Store& store_;
