@@ -4,6 +4,8 @@
 
 #include <array>
 
+#include "engine/gguf/gguf_names.h"
+
 namespace quire::engine {
 namespace {
 
@@ -299,7 +301,7 @@ Result<PreTokenizerSpec> find_pre_tokenizer(std::string_view pre) {
     if (!supported.empty()) supported += ", ";
     supported += spec.name;
   }
-  return unimplemented_error("tokenizer.ggml.pre '" + std::string(pre) +
+  return unimplemented_error(std::string(gguf::kKvTokenizerPre) + " '" + std::string(pre) +
                              "': unknown pre-tokenizer (supported: " + supported + ")");
 }
 

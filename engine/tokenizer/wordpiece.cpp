@@ -9,12 +9,11 @@
 #include <utility>
 
 #include "engine/core/utf8.h"
+#include "engine/gguf/gguf_names.h"
 
 namespace quire::engine {
 namespace {
 
-// U+2581, llama.cpp's mark of a word start inside token texts; shown as a space.
-constexpr std::string_view kWordStart = "\xE2\x96\x81";
 constexpr int32_t kReplacementChar = 0xFFFD;
 
 // What a (normalized) code point does to the word being built.
@@ -95,8 +94,8 @@ int32_t first_of_nfd(int32_t cp) {
 Result<std::unique_ptr<Tokenizer>> WordPieceTokenizer::create(Vocab vocab) {
   if (vocab.unk < 0) {
     return failed_precondition_error(
-        "tokenizer.ggml.unknown_token_id: absent, and WordPiece needs an unknown token for words "
-        "it cannot match");
+        std::string(gguf::kKvTokenizerUnkId) +
+        ": absent, and WordPiece needs an unknown token for words it cannot match");
   }
   return std::unique_ptr<Tokenizer>(new WordPieceTokenizer(std::move(vocab)));
 }
@@ -178,11 +177,11 @@ void WordPieceTokenizer::encode_word(std::string_view word, std::vector<TokenId>
 
 void WordPieceTokenizer::encode_text(std::string_view text, std::vector<TokenId>& out) const {
   const std::array<CharClass, 128>& ascii = ascii_classes();
-  std::string word(kWordStart);
+  std::string word(kSpaceMark);
   const auto finish_word = [&] {
-    if (word.size() > kWordStart.size()) {
+    if (word.size() > kSpaceMark.size()) {
       encode_word(word, out);
-      word.resize(kWordStart.size());
+      word.resize(kSpaceMark.size());
     }
   };
 
@@ -246,33 +245,6 @@ std::vector<TokenId> WordPieceTokenizer::encode(std::string_view text, bool add_
   }
   if (add_special && last_ >= 0) out.push_back(last_);
   return out;
-}
-
-std::string WordPieceTokenizer::token_to_piece(TokenId id, bool special) const {
-  if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) return {};
-  const std::string& text = vocab_.tokens[id];
-  switch (vocab_.types[id]) {
-    case TokenType::kControl:
-    case TokenType::kUnknown:
-      return special ? text : std::string();
-    case TokenType::kUserDefined:
-      return text;
-    case TokenType::kNormal: {
-      std::string piece;
-      piece.reserve(text.size());
-      for (size_t i = 0; i < text.size();) {
-        if (text.compare(i, kWordStart.size(), kWordStart) == 0) {
-          piece += ' ';
-          i += kWordStart.size();
-        } else {
-          piece += text[i++];
-        }
-      }
-      return piece;
-    }
-    default:
-      return {};
-  }
 }
 
 }  // namespace quire::engine
