@@ -7,6 +7,13 @@
 #include "engine/gguf/gguf_names.h"
 
 namespace quire::engine {
+
+bool is_white_space(char32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
+}
+
 namespace {
 
 constexpr char32_t kReplacementChar = 0xFFFD;
@@ -47,12 +54,6 @@ enum : uint8_t {
   kSpace = 8,
   kPunct = 16,
 };
-
-bool is_white_space(char32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-         cp == 0x205F || cp == 0x3000;
-}
 
 uint8_t classify(char32_t cp) {
   if (is_white_space(cp)) return kValid | kSpace;

@@ -65,6 +65,10 @@ Result<PreTokenizerSpec> find_pre_tokenizer(std::string_view pre);
 // llama.cpp throws) give U+FFFD for their lead byte too.
 std::u32string decode_utf8_lenient(std::string_view text);
 
+// The White_Space property (Unicode PropList.txt), which both WordPiece and the BPE
+// pre-tokenizers split on.
+bool is_white_space(char32_t cp);
+
 // Splits code points into words; returns the length of each word in code points, in order
 // (all > 0, summing to cpts.size()). Linear in the input.
 std::vector<size_t> split_words(PreTokenizerKind kind, std::u32string_view cpts);

@@ -10,6 +10,7 @@
 
 #include "engine/core/utf8.h"
 #include "engine/gguf/gguf_names.h"
+#include "engine/tokenizer/pretokenize.h"
 
 namespace quire::engine {
 namespace {
@@ -24,13 +25,6 @@ enum class CharClass : uint8_t {
   kAlone,  // a word of its own: ends the current word, forms one, starts another
 };
 
-// The White_Space property (Unicode PropList.txt).
-bool is_white_space(int32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-         cp == 0x205F || cp == 0x3000;
-}
-
 // BERT's "Chinese character" blocks: CJK Unified Ideographs, Extensions A-E and the
 // compatibility ideographs. Extension E starts at U+2B920 rather than U+2B820 as in
 // llama.cpp (and HF tokenizers), which this must agree with.
@@ -42,7 +36,7 @@ bool is_cjk_ideograph(int32_t cp) {
 }
 
 CharClass classify(int32_t cp) {
-  if (is_white_space(cp)) return CharClass::kSpace;
+  if (is_white_space(static_cast<char32_t>(cp))) return CharClass::kSpace;
   if (cp == 0 || cp == kReplacementChar) return CharClass::kDrop;
   switch (utf8proc_category(cp)) {
     case UTF8PROC_CATEGORY_CC:
