@@ -1,5 +1,10 @@
 #include "engine/runtime/model_info.h"
 
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "engine/gguf/gguf_writer.h"
@@ -173,6 +178,31 @@ TEST(ModelInfoTest, ZeroHeadCountIsCorrupt) {
   auto file = GgufFile::parse(*bytes, "zero-heads");
   ASSERT_TRUE(file.ok());
   EXPECT_EQ(describe_model(*file).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(ModelInfoTest, EncoderArchitecturesOfTheRegistryDefaultToBidirectional) {
+  // Encoders quire does not run are still described as encoders; the file's key wins.
+  for (const auto& [arch, causal_key, causal] :
+       std::vector<std::tuple<std::string, std::optional<bool>, bool>>{
+           {"bert", std::nullopt, false},
+           {"nomic-bert", std::nullopt, false},
+           {"jina-bert-v2", std::nullopt, false},
+           {"t5encoder", std::nullopt, false},
+           {"llama", std::nullopt, true},
+           {"gpt-neox", std::nullopt, true},
+           {"nomic-bert", true, true},
+           {"llama", false, false}}) {
+    GgufWriter w;
+    w.set("general.architecture", arch);
+    if (causal_key) w.set(arch + ".attention.causal", *causal_key);
+    auto bytes = w.to_bytes();
+    ASSERT_TRUE(bytes.ok());
+    auto file = GgufFile::parse(*bytes, arch);
+    ASSERT_TRUE(file.ok());
+    auto info = describe_model(*file);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->causal, causal) << arch;
+  }
 }
 
 TEST(ModelInfoTest, KvTypeNames) {
