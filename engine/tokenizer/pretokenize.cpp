@@ -81,15 +81,6 @@ uint8_t classify(char32_t cp) {
   }
 }
 
-const std::array<uint8_t, 128>& ascii_classes() {
-  static const std::array<uint8_t, 128> table = [] {
-    std::array<uint8_t, 128> t{};
-    for (char32_t c = 0; c < 128; ++c) t[c] = classify(c);
-    return t;
-  }();
-  return table;
-}
-
 bool is_cr_or_lf(char32_t cp) {
   return cp == '\r' || cp == '\n';
 }
@@ -350,7 +341,7 @@ std::u32string decode_utf8_lenient(std::string_view text) {
 std::vector<size_t> split_words(PreTokenizerKind kind, std::u32string_view cpts) {
   if (cpts.empty()) return {};
   Splitter s{cpts, std::vector<uint8_t>(cpts.size())};
-  const std::array<uint8_t, 128>& ascii = ascii_classes();
+  const std::array<uint8_t, 128>& ascii = ascii_table<classify>();
   for (size_t i = 0; i < cpts.size(); ++i) {
     s.classes[i] = cpts[i] < 128 ? ascii[cpts[i]] : classify(cpts[i]);
   }

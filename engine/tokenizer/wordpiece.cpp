@@ -63,15 +63,6 @@ CharClass classify(int32_t cp) {
   }
 }
 
-const std::array<CharClass, 128>& ascii_classes() {
-  static const std::array<CharClass, 128> table = [] {
-    std::array<CharClass, 128> t{};
-    for (int32_t c = 0; c < 128; ++c) t[c] = classify(c);
-    return t;
-  }();
-  return table;
-}
-
 // The first code point of cp's canonical decomposition (cp itself when it has none). Keeping
 // only the first drops the accents of precomposed letters and splits Hangul syllables to their
 // leading consonant, exactly as llama.cpp's one-to-one NFD table does.
@@ -170,7 +161,7 @@ void WordPieceTokenizer::encode_word(std::string_view word, std::vector<TokenId>
 }
 
 void WordPieceTokenizer::encode_text(std::string_view text, std::vector<TokenId>& out) const {
-  const std::array<CharClass, 128>& ascii = ascii_classes();
+  const std::array<CharClass, 128>& ascii = ascii_table<classify>();
   std::string word(kSpaceMark);
   const auto finish_word = [&] {
     if (word.size() > kSpaceMark.size()) {
