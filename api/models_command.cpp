@@ -87,7 +87,7 @@ ordered_json inspect_json(const GgufFile& file, const engine::ModelInfo& info,
   if (memory.ok()) {
     const auto& m = *memory;
     j["memory"] = {{"n_ctx", m.n_ctx},
-                   {"kv_type", std::string(engine::kv_cache_type_name(m.kv_type))},
+                   {"kv_type", std::string(engine::kv_type_name(m.kv_type))},
                    {"weights_bytes", m.weights_bytes},
                    {"kv_cache_bytes", m.kv_cache_bytes},
                    {"scratch_bytes", m.scratch_bytes},
@@ -186,7 +186,7 @@ std::string inspect_text(const GgufFile& file, const engine::ModelInfo& info,
   if (memory.ok()) {
     const auto& m = *memory;
     out += "\n  Memory at n_ctx " + std::to_string(m.n_ctx) + ", KV cache " +
-           std::string(engine::kv_cache_type_name(m.kv_type)) + "\n";
+           std::string(engine::kv_type_name(m.kv_type)) + "\n";
     row("weights (mmap)", format_bytes(m.weights_bytes));
     row("kv cache", info.causal ? format_bytes(m.kv_cache_bytes) : "0 B (encoder: none kept)");
     row("scratch (estimate)", format_bytes(m.scratch_bytes));
@@ -234,8 +234,8 @@ Status run_models_command(std::span<const std::string> args) {
     QUIRE_ASSIGN_OR_RETURN(n_ctx, parse_uint(ctx_text, "--ctx"));
     if (n_ctx == 0) return invalid_argument_error("--ctx: must be at least 1");
   }
-  auto kv_type = engine::kv_cache_type_from_name(kv_text);
-  if (!kv_type) {
+  Result<engine::KvType> kv_type = engine::parse_kv_type(kv_text);
+  if (!kv_type.ok()) {
     return invalid_argument_error("--kv-type: '" + kv_text + "', expected f16, q8_0 or f32");
   }
 

@@ -2,12 +2,17 @@
 
 #include <cmath>
 
+#include "engine/gguf/gguf_names.h"
 #include "engine/model/weights.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/ops.h"
 
 namespace quire::engine {
 namespace {
+
+using gguf::ArchKv;
+using gguf::LlmTensor;
+using gguf::tensor_name;
 
 // y[t][i] += b[i] for every row t.
 void add_bias(float* y, const std::vector<float>& b, int64_t n_rows) {
@@ -21,27 +26,27 @@ Result<std::unique_ptr<BertModel>> BertModel::load(const gguf::GgufFile& file) {
   std::unique_ptr<BertModel> m(new BertModel());
   BertHParams& hp = m->hp_;
   const std::string arch = file.architecture();
-  const std::string p = arch + ".";
-  auto need = [&](const std::string& key) -> Result<int64_t> {
-    auto v = file.get_uint(p + key);
+  auto need = [&](ArchKv key) -> Result<int64_t> {
+    const std::string name = gguf::arch_kv(arch, key);
+    auto v = file.get_uint(name);
     if (!v || *v == 0 || *v > (1u << 24)) {
-      return failed_precondition_error("metadata '" + p + key + "' is missing or out of range");
+      return failed_precondition_error("metadata '" + name + "' is missing or out of range");
     }
     return static_cast<int64_t>(*v);
   };
-  QUIRE_ASSIGN_OR_RETURN(hp.n_embd, need("embedding_length"));
-  QUIRE_ASSIGN_OR_RETURN(hp.n_layer, need("block_count"));
-  QUIRE_ASSIGN_OR_RETURN(hp.n_head, need("attention.head_count"));
-  QUIRE_ASSIGN_OR_RETURN(hp.n_ff, need("feed_forward_length"));
-  QUIRE_ASSIGN_OR_RETURN(hp.n_ctx_train, need("context_length"));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_embd, need(ArchKv::kEmbeddingLength));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_layer, need(ArchKv::kBlockCount));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_head, need(ArchKv::kAttentionHeadCount));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_ff, need(ArchKv::kFeedForwardLength));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_ctx_train, need(ArchKv::kContextLength));
   if (hp.n_embd % hp.n_head != 0) {
     return failed_precondition_error("embedding_length " + std::to_string(hp.n_embd) +
                                      " is not a multiple of head_count " +
                                      std::to_string(hp.n_head));
   }
-  hp.norm_eps =
-      static_cast<float>(file.get_double(p + "attention.layer_norm_epsilon").value_or(1e-12));
-  const uint64_t pooling = file.get_uint(p + "pooling_type").value_or(1);
+  hp.norm_eps = static_cast<float>(
+      file.get_double(gguf::arch_kv(arch, ArchKv::kAttentionLayerNormEps)).value_or(1e-12));
+  const uint64_t pooling = file.get_uint(gguf::arch_kv(arch, ArchKv::kPoolingType)).value_or(1);
   if (pooling != 1 && pooling != 2) {
     return unimplemented_error("pooling_type " + std::to_string(pooling) +
                                " (only mean = 1 and cls = 2 are supported)");
@@ -49,44 +54,50 @@ Result<std::unique_ptr<BertModel>> BertModel::load(const gguf::GgufFile& file) {
   hp.pooling = static_cast<PoolingType>(pooling);
 
   WeightLoader w(file);
-  const gguf::TensorInfo* embd = file.find_tensor("token_embd.weight");
-  if (embd == nullptr) return not_found_error("tensor 'token_embd.weight' is missing");
+  const std::string token_embd = tensor_name(LlmTensor::kTokenEmbd, "weight");
+  const gguf::TensorInfo* embd = file.find_tensor(token_embd);
+  if (embd == nullptr) return not_found_error("tensor '" + token_embd + "' is missing");
   hp.n_vocab = embd->ne[1];
-  QUIRE_ASSIGN_OR_RETURN(m->token_embd_, w.tensor("token_embd.weight", {hp.n_embd, hp.n_vocab}));
-  QUIRE_ASSIGN_OR_RETURN(m->position_embd_,
-                         w.floats("position_embd.weight", {hp.n_embd, hp.n_ctx_train}));
-  const gguf::TensorInfo* types = file.find_tensor("token_types.weight");
+  QUIRE_ASSIGN_OR_RETURN(m->token_embd_, w.tensor(token_embd, {hp.n_embd, hp.n_vocab}));
+  QUIRE_ASSIGN_OR_RETURN(m->position_embd_, w.floats(tensor_name(LlmTensor::kPosEmbd, "weight"),
+                                                     {hp.n_embd, hp.n_ctx_train}));
+  const std::string token_types = tensor_name(LlmTensor::kTokenTypes, "weight");
+  const gguf::TensorInfo* types = file.find_tensor(token_types);
   hp.n_token_types = types != nullptr ? types->ne[1] : 0;
   if (hp.n_token_types > 0) {
     QUIRE_ASSIGN_OR_RETURN(std::vector<float> all,
-                           w.floats("token_types.weight", {hp.n_embd, hp.n_token_types}));
+                           w.floats(token_types, {hp.n_embd, hp.n_token_types}));
     m->token_type0_.assign(all.begin(), all.begin() + hp.n_embd);
   } else {
     m->token_type0_.assign(static_cast<size_t>(hp.n_embd), 0.0f);
   }
-  QUIRE_ASSIGN_OR_RETURN(m->embd_norm_w_, w.floats("token_embd_norm.weight", {hp.n_embd}));
-  QUIRE_ASSIGN_OR_RETURN(m->embd_norm_b_, w.floats("token_embd_norm.bias", {hp.n_embd}));
+  QUIRE_ASSIGN_OR_RETURN(m->embd_norm_w_,
+                         w.floats(tensor_name(LlmTensor::kTokenEmbdNorm, "weight"), {hp.n_embd}));
+  QUIRE_ASSIGN_OR_RETURN(m->embd_norm_b_,
+                         w.floats(tensor_name(LlmTensor::kTokenEmbdNorm, "bias"), {hp.n_embd}));
 
   const int64_t e = hp.n_embd, f = hp.n_ff;
   for (int64_t i = 0; i < hp.n_layer; ++i) {
-    const std::string b = "blk." + std::to_string(i) + ".";
+    // Tensor i of this block: "blk.<i>.<base>.weight" (or ".bias").
+    auto weight = [i](LlmTensor t) { return tensor_name(t, "weight", i); };
+    auto bias = [i](LlmTensor t) { return tensor_name(t, "bias", i); };
     Layer l;
-    QUIRE_ASSIGN_OR_RETURN(l.q, w.matrix(b + "attn_q.weight", e, e));
-    QUIRE_ASSIGN_OR_RETURN(l.k, w.matrix(b + "attn_k.weight", e, e));
-    QUIRE_ASSIGN_OR_RETURN(l.v, w.matrix(b + "attn_v.weight", e, e));
-    QUIRE_ASSIGN_OR_RETURN(l.o, w.matrix(b + "attn_output.weight", e, e));
-    QUIRE_ASSIGN_OR_RETURN(l.up, w.matrix(b + "ffn_up.weight", e, f));
-    QUIRE_ASSIGN_OR_RETURN(l.down, w.matrix(b + "ffn_down.weight", f, e));
-    QUIRE_ASSIGN_OR_RETURN(l.bq, w.floats(b + "attn_q.bias", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.bk, w.floats(b + "attn_k.bias", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.bv, w.floats(b + "attn_v.bias", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.bo, w.floats(b + "attn_output.bias", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.b_up, w.floats(b + "ffn_up.bias", {f}));
-    QUIRE_ASSIGN_OR_RETURN(l.b_down, w.floats(b + "ffn_down.bias", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.attn_norm_w, w.floats(b + "attn_output_norm.weight", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.attn_norm_b, w.floats(b + "attn_output_norm.bias", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.out_norm_w, w.floats(b + "layer_output_norm.weight", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.out_norm_b, w.floats(b + "layer_output_norm.bias", {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.q, w.matrix(weight(LlmTensor::kAttnQ), e, e));
+    QUIRE_ASSIGN_OR_RETURN(l.k, w.matrix(weight(LlmTensor::kAttnK), e, e));
+    QUIRE_ASSIGN_OR_RETURN(l.v, w.matrix(weight(LlmTensor::kAttnV), e, e));
+    QUIRE_ASSIGN_OR_RETURN(l.o, w.matrix(weight(LlmTensor::kAttnOut), e, e));
+    QUIRE_ASSIGN_OR_RETURN(l.up, w.matrix(weight(LlmTensor::kFfnUp), e, f));
+    QUIRE_ASSIGN_OR_RETURN(l.down, w.matrix(weight(LlmTensor::kFfnDown), f, e));
+    QUIRE_ASSIGN_OR_RETURN(l.bq, w.floats(bias(LlmTensor::kAttnQ), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.bk, w.floats(bias(LlmTensor::kAttnK), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.bv, w.floats(bias(LlmTensor::kAttnV), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.bo, w.floats(bias(LlmTensor::kAttnOut), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.b_up, w.floats(bias(LlmTensor::kFfnUp), {f}));
+    QUIRE_ASSIGN_OR_RETURN(l.b_down, w.floats(bias(LlmTensor::kFfnDown), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.attn_norm_w, w.floats(weight(LlmTensor::kAttnOutNorm), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.attn_norm_b, w.floats(bias(LlmTensor::kAttnOutNorm), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.out_norm_w, w.floats(weight(LlmTensor::kLayerOutNorm), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.out_norm_b, w.floats(bias(LlmTensor::kLayerOutNorm), {e}));
     m->layers_.push_back(std::move(l));
   }
   return m;

@@ -6,11 +6,16 @@
 #include <set>
 
 #include "engine/core/log.h"
+#include "engine/gguf/gguf_names.h"
 #include "engine/model/weights.h"
 #include "engine/quant/fp16.h"
 
 namespace quire::engine {
 namespace {
+
+using gguf::ArchKv;
+using gguf::LlmTensor;
+using gguf::tensor_name;
 
 void add_bias(float* y, const std::vector<float>& b, int64_t n_rows, int64_t stride) {
   if (b.empty()) return;
@@ -25,31 +30,33 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::load(const gguf::GgufFile& f
   std::unique_ptr<DecoderModel> m(new DecoderModel());
   DecoderHParams& hp = m->hp_;
   hp.arch = std::string(traits.arch);
-  const std::string p = hp.arch + ".";
-  auto need = [&](const std::string& key) -> Result<int64_t> {
-    auto v = file.get_uint(p + key);
+  auto need = [&](ArchKv key) -> Result<int64_t> {
+    const std::string name = gguf::arch_kv(hp.arch, key);
+    auto v = file.get_uint(name);
     if (!v || *v == 0 || *v > (1u << 24)) {
-      return failed_precondition_error("metadata '" + p + key + "' is missing or out of range");
+      return failed_precondition_error("metadata '" + name + "' is missing or out of range");
     }
     return static_cast<int64_t>(*v);
   };
-  auto optional = [&](const std::string& key, int64_t fallback) -> Result<int64_t> {
-    if (!file.get_uint(p + key)) return fallback;
+  auto optional = [&](ArchKv key, int64_t fallback) -> Result<int64_t> {
+    if (!file.get_uint(gguf::arch_kv(hp.arch, key))) return fallback;
     return need(key);
   };
-  QUIRE_ASSIGN_OR_RETURN(hp.n_embd, need("embedding_length"));
-  QUIRE_ASSIGN_OR_RETURN(hp.n_layer, need("block_count"));
-  QUIRE_ASSIGN_OR_RETURN(hp.n_head, need("attention.head_count"));
-  QUIRE_ASSIGN_OR_RETURN(hp.n_head_kv, optional("attention.head_count_kv", hp.n_head));
-  QUIRE_ASSIGN_OR_RETURN(hp.n_ff, need("feed_forward_length"));
-  QUIRE_ASSIGN_OR_RETURN(hp.n_ctx_train, need("context_length"));
-  if (hp.n_embd % hp.n_head != 0 && !file.get_uint(p + "attention.key_length")) {
+  QUIRE_ASSIGN_OR_RETURN(hp.n_embd, need(ArchKv::kEmbeddingLength));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_layer, need(ArchKv::kBlockCount));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_head, need(ArchKv::kAttentionHeadCount));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_head_kv, optional(ArchKv::kAttentionHeadCountKv, hp.n_head));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_ff, need(ArchKv::kFeedForwardLength));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_ctx_train, need(ArchKv::kContextLength));
+  if (hp.n_embd % hp.n_head != 0 &&
+      !file.get_uint(gguf::arch_kv(hp.arch, ArchKv::kAttentionKeyLength))) {
     return failed_precondition_error("embedding_length " + std::to_string(hp.n_embd) +
                                      " is not a multiple of head_count " +
                                      std::to_string(hp.n_head));
   }
-  QUIRE_ASSIGN_OR_RETURN(hp.head_dim, optional("attention.key_length", hp.n_embd / hp.n_head));
-  QUIRE_ASSIGN_OR_RETURN(const int64_t value_dim, optional("attention.value_length", hp.head_dim));
+  QUIRE_ASSIGN_OR_RETURN(hp.head_dim, optional(ArchKv::kAttentionKeyLength, hp.n_embd / hp.n_head));
+  QUIRE_ASSIGN_OR_RETURN(const int64_t value_dim,
+                         optional(ArchKv::kAttentionValueLength, hp.head_dim));
   if (value_dim != hp.head_dim) {
     return unimplemented_error("attention.value_length " + std::to_string(value_dim) +
                                " differs from key_length " + std::to_string(hp.head_dim));
@@ -59,65 +66,69 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::load(const gguf::GgufFile& f
                                      " is not a multiple of head_count_kv " +
                                      std::to_string(hp.n_head_kv));
   }
-  QUIRE_ASSIGN_OR_RETURN(hp.n_rot, optional("rope.dimension_count", hp.head_dim));
+  QUIRE_ASSIGN_OR_RETURN(hp.n_rot, optional(ArchKv::kRopeDimensionCount, hp.head_dim));
   if (hp.n_rot > hp.head_dim || hp.n_rot % 2 != 0) {
     return failed_precondition_error("rope.dimension_count " + std::to_string(hp.n_rot) +
                                      " must be even and at most the head size " +
                                      std::to_string(hp.head_dim));
   }
-  hp.rope_base =
-      static_cast<float>(file.get_double(p + "rope.freq_base").value_or(traits.default_rope_base));
-  hp.rms_eps = static_cast<float>(
-      file.get_double(p + "attention.layer_norm_rms_epsilon").value_or(traits.default_rms_eps));
+  hp.rope_base = static_cast<float>(file.get_double(gguf::arch_kv(hp.arch, ArchKv::kRopeFreqBase))
+                                        .value_or(traits.default_rope_base));
+  hp.rms_eps =
+      static_cast<float>(file.get_double(gguf::arch_kv(hp.arch, ArchKv::kAttentionLayerNormRmsEps))
+                             .value_or(traits.default_rms_eps));
   hp.rope = traits.rope;
-  if (auto scaling = file.get_string(p + "rope.scaling.type");
+  if (auto scaling = file.get_string(gguf::arch_kv(hp.arch, ArchKv::kRopeScalingType));
       scaling && *scaling != "none" && *scaling != "") {
     return unimplemented_error("rope scaling '" + *scaling + "' is not implemented");
   }
-  if (file.find_tensor("rope_freqs.weight") != nullptr) {
-    return unimplemented_error(
-        "rope frequency factors (rope_freqs.weight, Llama 3.1 long-context scaling) are not "
-        "implemented");
+  const std::string rope_freqs = tensor_name(LlmTensor::kRopeFreqs, "weight");
+  if (file.find_tensor(rope_freqs) != nullptr) {
+    return unimplemented_error("rope frequency factors (" + rope_freqs +
+                               ", Llama 3.1 long-context scaling) are not implemented");
   }
 
   WeightLoader w(file);
-  const gguf::TensorInfo* embd = file.find_tensor("token_embd.weight");
-  if (embd == nullptr) return not_found_error("tensor 'token_embd.weight' is missing");
+  const std::string token_embd = tensor_name(LlmTensor::kTokenEmbd, "weight");
+  const gguf::TensorInfo* embd = file.find_tensor(token_embd);
+  if (embd == nullptr) return not_found_error("tensor '" + token_embd + "' is missing");
   hp.n_vocab = embd->ne[1];
-  QUIRE_ASSIGN_OR_RETURN(m->token_embd_, w.tensor("token_embd.weight", {hp.n_embd, hp.n_vocab}));
-  QUIRE_ASSIGN_OR_RETURN(m->output_norm_, w.floats("output_norm.weight", {hp.n_embd}));
-  if (w.has("output.weight")) {
-    QUIRE_ASSIGN_OR_RETURN(m->output_, w.matrix("output.weight", hp.n_embd, hp.n_vocab));
+  QUIRE_ASSIGN_OR_RETURN(m->token_embd_, w.tensor(token_embd, {hp.n_embd, hp.n_vocab}));
+  QUIRE_ASSIGN_OR_RETURN(m->output_norm_,
+                         w.floats(tensor_name(LlmTensor::kOutputNorm, "weight"), {hp.n_embd}));
+  if (const std::string output = tensor_name(LlmTensor::kOutput, "weight"); w.has(output)) {
+    QUIRE_ASSIGN_OR_RETURN(m->output_, w.matrix(output, hp.n_embd, hp.n_vocab));
   } else {
     hp.tied_output = true;
-    QUIRE_ASSIGN_OR_RETURN(m->output_, w.matrix("token_embd.weight", hp.n_embd, hp.n_vocab));
+    QUIRE_ASSIGN_OR_RETURN(m->output_, w.matrix(token_embd, hp.n_embd, hp.n_vocab));
   }
 
   const int64_t e = hp.n_embd, f = hp.n_ff, qd = hp.q_dim(), kvd = hp.kv_dim();
   uint64_t bytes = m->output_.row_bytes() * static_cast<uint64_t>(hp.n_vocab) +
                    ggml_row_size(embd->type, static_cast<uint64_t>(e));
   for (int64_t i = 0; i < hp.n_layer; ++i) {
-    const std::string b = std::to_string(i) + ".";
-    const std::string blk = "blk." + b;
+    // Tensor i of this block: "blk.<i>.<base>.weight" (or ".bias").
+    auto weight = [i](LlmTensor t) { return tensor_name(t, "weight", i); };
+    auto bias = [i](LlmTensor t) { return tensor_name(t, "bias", i); };
     Layer l;
-    QUIRE_ASSIGN_OR_RETURN(l.attn_norm, w.floats(blk + "attn_norm.weight", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.q, w.matrix(blk + "attn_q.weight", e, qd));
-    QUIRE_ASSIGN_OR_RETURN(l.k, w.matrix(blk + "attn_k.weight", e, kvd));
-    QUIRE_ASSIGN_OR_RETURN(l.v, w.matrix(blk + "attn_v.weight", e, kvd));
-    QUIRE_ASSIGN_OR_RETURN(l.o, w.matrix(blk + "attn_output.weight", qd, e));
+    QUIRE_ASSIGN_OR_RETURN(l.attn_norm, w.floats(weight(LlmTensor::kAttnNorm), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.q, w.matrix(weight(LlmTensor::kAttnQ), e, qd));
+    QUIRE_ASSIGN_OR_RETURN(l.k, w.matrix(weight(LlmTensor::kAttnK), e, kvd));
+    QUIRE_ASSIGN_OR_RETURN(l.v, w.matrix(weight(LlmTensor::kAttnV), e, kvd));
+    QUIRE_ASSIGN_OR_RETURN(l.o, w.matrix(weight(LlmTensor::kAttnOut), qd, e));
     if (traits.qkv_bias) {
-      QUIRE_ASSIGN_OR_RETURN(l.bq, w.floats(blk + "attn_q.bias", {qd}));
-      QUIRE_ASSIGN_OR_RETURN(l.bk, w.floats(blk + "attn_k.bias", {kvd}));
-      QUIRE_ASSIGN_OR_RETURN(l.bv, w.floats(blk + "attn_v.bias", {kvd}));
+      QUIRE_ASSIGN_OR_RETURN(l.bq, w.floats(bias(LlmTensor::kAttnQ), {qd}));
+      QUIRE_ASSIGN_OR_RETURN(l.bk, w.floats(bias(LlmTensor::kAttnK), {kvd}));
+      QUIRE_ASSIGN_OR_RETURN(l.bv, w.floats(bias(LlmTensor::kAttnV), {kvd}));
     }
     if (traits.qk_norm) {
-      QUIRE_ASSIGN_OR_RETURN(l.q_norm, w.floats(blk + "attn_q_norm.weight", {hp.head_dim}));
-      QUIRE_ASSIGN_OR_RETURN(l.k_norm, w.floats(blk + "attn_k_norm.weight", {hp.head_dim}));
+      QUIRE_ASSIGN_OR_RETURN(l.q_norm, w.floats(weight(LlmTensor::kAttnQNorm), {hp.head_dim}));
+      QUIRE_ASSIGN_OR_RETURN(l.k_norm, w.floats(weight(LlmTensor::kAttnKNorm), {hp.head_dim}));
     }
-    QUIRE_ASSIGN_OR_RETURN(l.ffn_norm, w.floats(blk + "ffn_norm.weight", {e}));
-    QUIRE_ASSIGN_OR_RETURN(l.gate, w.matrix(blk + "ffn_gate.weight", e, f));
-    QUIRE_ASSIGN_OR_RETURN(l.up, w.matrix(blk + "ffn_up.weight", e, f));
-    QUIRE_ASSIGN_OR_RETURN(l.down, w.matrix(blk + "ffn_down.weight", f, e));
+    QUIRE_ASSIGN_OR_RETURN(l.ffn_norm, w.floats(weight(LlmTensor::kFfnNorm), {e}));
+    QUIRE_ASSIGN_OR_RETURN(l.gate, w.matrix(weight(LlmTensor::kFfnGate), e, f));
+    QUIRE_ASSIGN_OR_RETURN(l.up, w.matrix(weight(LlmTensor::kFfnUp), e, f));
+    QUIRE_ASSIGN_OR_RETURN(l.down, w.matrix(weight(LlmTensor::kFfnDown), f, e));
     for (const WeightMatrix* mat : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) {
       bytes += mat->row_bytes() * static_cast<uint64_t>(mat->n_out);
     }

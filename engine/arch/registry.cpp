@@ -8,11 +8,15 @@ namespace quire::engine {
 
 namespace {
 
-const std::array<ArchEntry, 4> kArchs = {{
-    {"bert", ArchKind::kEncoder, nullptr},
-    {"llama", ArchKind::kDecoder, &kLlamaTraits},
-    {"qwen2", ArchKind::kDecoder, &kQwen2Traits},
-    {"qwen3", ArchKind::kDecoder, &kQwen3Traits},
+const std::array<ArchEntry, 7> kArchs = {{
+    // name, kind, runs, decoder graph
+    {"bert", ArchKind::kEncoder, true, nullptr},
+    {"nomic-bert", ArchKind::kEncoder, false, nullptr},
+    {"jina-bert-v2", ArchKind::kEncoder, false, nullptr},
+    {"t5encoder", ArchKind::kEncoder, false, nullptr},
+    {"llama", ArchKind::kDecoder, true, &kLlamaTraits},
+    {"qwen2", ArchKind::kDecoder, true, &kQwen2Traits},
+    {"qwen3", ArchKind::kDecoder, true, &kQwen3Traits},
 }};
 
 }  // namespace
@@ -31,7 +35,7 @@ const ArchEntry* find_arch(std::string_view name) {
 std::string arch_names(ArchKind kind) {
   std::string out;
   for (const auto& a : kArchs) {
-    if (a.kind != kind) continue;
+    if (a.kind != kind || !a.runs) continue;
     if (!out.empty()) out += ", ";
     out += a.name;
   }

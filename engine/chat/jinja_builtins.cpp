@@ -52,37 +52,15 @@ class Params {
   std::vector<std::optional<Value>> slots_;
 };
 
-std::string kind_name(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNone:
-      return "none";
-    case Value::Kind::kBool:
-      return "bool";
-    case Value::Kind::kInt:
-      return "int";
-    case Value::Kind::kFloat:
-      return "float";
-    case Value::Kind::kString:
-      return "string";
-    case Value::Kind::kArray:
-      return "list";
-    case Value::Kind::kObject:
-      return "dict";
-    case Value::Kind::kCallable:
-      return "callable";
-  }
-  return "value";
-}
-
 Status expect_string(const Value& v, std::string_view function) {
   if (v.is_string()) return ok_status();
-  return Renderer::error(std::string(function) + " expects a string, got " + kind_name(v));
+  return Renderer::error(std::string(function) + " expects a string, got " + type_name(v));
 }
 
 Result<int64_t> expect_int(const Value& v, std::string_view what) {
   if (v.is_int()) return v.as_int();
   if (v.is_bool()) return static_cast<int64_t>(v.as_bool());
-  return Renderer::error(std::string(what) + " must be an integer, got " + kind_name(v));
+  return Renderer::error(std::string(what) + " must be an integer, got " + type_name(v));
 }
 
 // The elements of a list, the characters of a string or the keys of a dict.
@@ -103,7 +81,7 @@ Result<std::vector<Value>> elements(const Value& v, std::string_view function) {
       return out;
     }
     default:
-      return Renderer::error(std::string(function) + " expects a list, got " + kind_name(v));
+      return Renderer::error(std::string(function) + " expects a list, got " + type_name(v));
   }
 }
 
@@ -235,7 +213,7 @@ Result<std::vector<SortKey>> sort_keys(const std::vector<Value>& values, bool ca
       numbers = true;
       key.number = v.is_bool() ? static_cast<double>(v.as_bool()) : v.to_double();
     } else {
-      return Renderer::error("cannot sort a " + kind_name(v));
+      return Renderer::error("cannot sort a " + type_name(v));
     }
     keys.push_back(std::move(key));
   }
@@ -269,7 +247,7 @@ Result<Value> filter_abs(Renderer& r, const Value& v, CallArgs& args) {
   (void)p;
   (void)r;
   if (v.is_float()) return Value::number(std::fabs(v.as_float()));
-  if (!v.is_int()) return Renderer::error("abs expects a number, got " + kind_name(v));
+  if (!v.is_int()) return Renderer::error("abs expects a number, got " + type_name(v));
   if (v.as_int() == std::numeric_limits<int64_t>::min()) {
     return Renderer::error("integer overflow");
   }
@@ -297,7 +275,7 @@ Result<Value> filter_length(Renderer& r, const Value& v, CallArgs& args) {
     case Value::Kind::kObject:
       return Value::integer(static_cast<int64_t>(v.as_object().entries.size()));
     default:
-      return Renderer::error("a " + kind_name(v) + " has no length");
+      return Renderer::error("a " + type_name(v) + " has no length");
   }
 }
 
@@ -313,7 +291,7 @@ Result<Value> filter_default(Renderer&, const Value& v, CallArgs& args) {
 Result<Value> filter_dictsort(Renderer& r, const Value& v, CallArgs& args) {
   QUIRE_ASSIGN_OR_RETURN(const Params p,
                          Params::bind("dictsort", args, {"case_sensitive", "by", "reverse"}));
-  if (!v.is_object()) return Renderer::error("dictsort expects a dict, got " + kind_name(v));
+  if (!v.is_object()) return Renderer::error("dictsort expects a dict, got " + type_name(v));
   const Value by = p.get(1, Value::string("key"));
   if (!by.is_string() || (by.as_string() != "key" && by.as_string() != "value")) {
     return Renderer::error("dictsort: 'by' must be \"key\" or \"value\"");
@@ -470,7 +448,7 @@ Result<Value> filter_items(Renderer& r, const Value& v, CallArgs& args) {
   QUIRE_ASSIGN_OR_RETURN(const Params p, Params::bind("items", args, {}));
   (void)p;
   if (v.is_none()) return make_list(r, {});
-  if (!v.is_object()) return Renderer::error("items expects a dict, got " + kind_name(v));
+  if (!v.is_object()) return Renderer::error("items expects a dict, got " + type_name(v));
   std::vector<Value> pairs;
   for (const auto& [key, value] : v.as_object().entries) {
     QUIRE_ASSIGN_OR_RETURN(Value pair, make_list(r, {Value::string(key), value}));
@@ -743,7 +721,7 @@ Result<Value> filter_sum(Renderer& r, const Value& v, CallArgs& args) {
       QUIRE_ASSIGN_OR_RETURN(term, attribute_path(r, item, path));
     }
     if (!term.is_number() || !total.is_number()) {
-      return Renderer::error("sum expects numbers, got " + kind_name(term));
+      return Renderer::error("sum expects numbers, got " + type_name(term));
     }
     if (total.is_int() && term.is_int()) {
       int64_t s = 0;
@@ -844,7 +822,7 @@ QUIRE_JINJA_KIND_TEST(test_upper, "upper",
 
 Result<bool> test_odd_even(const Value& v, CallArgs& args, bool odd) {
   QUIRE_RETURN_IF_ERROR(no_arguments(odd ? "odd" : "even", args));
-  if (!v.is_int()) return Renderer::error("odd/even expect an integer, got " + kind_name(v));
+  if (!v.is_int()) return Renderer::error("odd/even expect an integer, got " + type_name(v));
   return (v.as_int() % 2 != 0) == odd;
 }
 Result<bool> test_odd(Renderer&, const Value& v, CallArgs& args) {
@@ -1130,7 +1108,7 @@ Result<Value> object_method(Renderer& r, const Value& object, const std::string&
     QUIRE_ASSIGN_OR_RETURN(const Params p, Params::bind(name, args, {"key", "default"}));
     const Value key_value = p.get(0);
     if (key_value.is_array() || key_value.is_object() || key_value.is_callable()) {
-      return Renderer::error("a dict key cannot be a " + kind_name(key_value));
+      return Renderer::error("a dict key cannot be a " + type_name(key_value));
     }
     QUIRE_ASSIGN_OR_RETURN(const std::string key, r.to_str(key_value));
     const Value* found = o.find(key);

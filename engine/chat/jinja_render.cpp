@@ -7,28 +7,6 @@
 namespace quire::engine::jinja {
 namespace {
 
-std::string type_name(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNone:
-      return "none";
-    case Value::Kind::kBool:
-      return "bool";
-    case Value::Kind::kInt:
-      return "int";
-    case Value::Kind::kFloat:
-      return "float";
-    case Value::Kind::kString:
-      return "string";
-    case Value::Kind::kArray:
-      return "list";
-    case Value::Kind::kObject:
-      return "dict";
-    case Value::Kind::kCallable:
-      return "callable";
-  }
-  return "value";
-}
-
 const char* op_text(BinaryOp op) {
   switch (op) {
     case BinaryOp::kAdd:

@@ -42,6 +42,28 @@ void append_hex4(uint32_t v, std::string& out) {
 
 }  // namespace
 
+std::string type_name(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNone:
+      return "none";
+    case Value::Kind::kBool:
+      return "bool";
+    case Value::Kind::kInt:
+      return "int";
+    case Value::Kind::kFloat:
+      return "float";
+    case Value::Kind::kString:
+      return "string";
+    case Value::Kind::kArray:
+      return "list";
+    case Value::Kind::kObject:
+      return "dict";
+    case Value::Kind::kCallable:
+      return "callable";
+  }
+  return "value";
+}
+
 bool Value::truthy() const {
   switch (kind()) {
     case Kind::kNone:

@@ -83,6 +83,10 @@ class Value {
   Variant v_;
 };
 
+// The name of a value's kind in error messages, as Python calls the types: "none", "bool",
+// "int", "float", "string", "list", "dict", "callable".
+std::string type_name(const Value& v);
+
 struct Array {
   std::vector<Value> items;
 };

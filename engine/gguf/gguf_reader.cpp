@@ -6,6 +6,8 @@
 #include <limits>
 #include <utility>
 
+#include "engine/gguf/gguf_names.h"
+
 namespace quire::engine::gguf {
 namespace {
 
@@ -306,10 +308,10 @@ bool GgufParser::read_metadata(GgufFile& out, uint64_t n_kv) {
   }
   context_.clear();
 
-  auto it = out.key_index_.find("general.alignment");
+  auto it = out.key_index_.find(std::string(kKvGeneralAlignment));
   if (it != out.key_index_.end()) {
     const KeyValue& kv = out.metadata_[it->second];
-    context_ = "metadata key 'general.alignment'";
+    context_ = "metadata key '" + std::string(kKvGeneralAlignment) + "'";
     const uint32_t* alignment = std::get_if<uint32_t>(&kv.value.v);
     if (alignment == nullptr) {
       return corrupt_at(kv.file_offset, "type " + std::string(value_type_name(kv.value.type())) +
@@ -508,7 +510,7 @@ const Array* GgufFile::get_array(std::string_view key) const {
 }
 
 std::string GgufFile::architecture() const {
-  return get_string("general.architecture").value_or("");
+  return get_string(kKvGeneralArchitecture).value_or("");
 }
 
 }  // namespace quire::engine::gguf

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "engine/gguf/gguf_names.h"
 #include "engine/gguf/gguf_reader.h"
 
 namespace quire::engine::gguf {
@@ -164,17 +165,17 @@ Status check_array(const Array& a, int depth) {
 
 }  // namespace
 
-void GgufWriter::set(const std::string& key, Value value) {
+void GgufWriter::set(std::string_view key, Value value) {
   for (auto& [k, v] : metadata_) {
     if (k == key) {
       v = std::move(value);
       return;
     }
   }
-  metadata_.emplace_back(key, std::move(value));
+  metadata_.emplace_back(std::string(key), std::move(value));
 }
 
-bool GgufWriter::remove(const std::string& key) {
+bool GgufWriter::remove(std::string_view key) {
   auto it = std::find_if(metadata_.begin(), metadata_.end(),
                          [&](const auto& kv) { return kv.first == key; });
   if (it == metadata_.end()) return false;
@@ -182,7 +183,7 @@ bool GgufWriter::remove(const std::string& key) {
   return true;
 }
 
-const Value* GgufWriter::find(const std::string& key) const {
+const Value* GgufWriter::find(std::string_view key) const {
   for (const auto& [k, v] : metadata_) {
     if (k == key) return &v;
   }
@@ -252,7 +253,7 @@ Status GgufWriter::add_tensor(const std::string& name, GgmlType type,
 }
 
 uint32_t GgufWriter::alignment() const {
-  const Value* v = find("general.alignment");
+  const Value* v = find(kKvGeneralAlignment);
   if (v != nullptr) {
     if (const uint32_t* a = std::get_if<uint32_t>(&v->v)) return *a;
   }
@@ -265,7 +266,7 @@ Status GgufWriter::write_to(detail::ByteSink& sink) const {
   }
   const uint32_t align = alignment();
   if (align == 0 || (align & (align - 1)) != 0) {
-    return invalid_argument_error("general.alignment " + std::to_string(align) +
+    return invalid_argument_error(std::string(kKvGeneralAlignment) + " " + std::to_string(align) +
                                   " is not a power of two");
   }
   for (const auto& [key, value] : metadata_) {

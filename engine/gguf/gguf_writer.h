@@ -10,6 +10,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/core/status.h"
@@ -32,9 +33,9 @@ class GgufWriter {
   // 3 (default) or 2; both share one layout.
   void set_version(uint32_t version) { version_ = version; }
 
-  void set(const std::string& key, Value value);
-  bool remove(const std::string& key);
-  const Value* find(const std::string& key) const;
+  void set(std::string_view key, Value value);
+  bool remove(std::string_view key);
+  const Value* find(std::string_view key) const;
 
   // Adds a tensor whose bytes the caller keeps alive until write_file()/to_bytes() returns.
   // Checks the name (non-empty, unique, < 64 bytes), 1..4 dimensions, ne[0] a multiple of the

@@ -5,36 +5,40 @@
 
 namespace quire::engine {
 
+namespace {
+
+struct KvTypeEntry {
+  KvType type;
+  std::string_view name;
+  GgmlType ggml;
+};
+// One entry per KvType, in enum order.
+constexpr KvTypeEntry kKvTypes[] = {
+    {KvType::kF32, "f32", GgmlType::F32},
+    {KvType::kF16, "f16", GgmlType::F16},
+    {KvType::kQ8_0, "q8_0", GgmlType::Q8_0},
+};
+
+const KvTypeEntry& kv_type_entry(KvType type) {
+  return kKvTypes[static_cast<size_t>(type)];
+}
+
+}  // namespace
+
 std::string_view kv_type_name(KvType type) {
-  switch (type) {
-    case KvType::kF32:
-      return "f32";
-    case KvType::kF16:
-      return "f16";
-    case KvType::kQ8_0:
-      return "q8_0";
-  }
-  return "?";
+  return kv_type_entry(type).name;
 }
 
 Result<KvType> parse_kv_type(std::string_view name) {
-  for (KvType t : {KvType::kF32, KvType::kF16, KvType::kQ8_0}) {
-    if (kv_type_name(t) == name) return t;
+  for (const KvTypeEntry& entry : kKvTypes) {
+    if (entry.name == name) return entry.type;
   }
   return invalid_argument_error("unknown KV cache type '" + std::string(name) +
                                 "' (expected f16, q8_0 or f32)");
 }
 
 GgmlType kv_ggml_type(KvType type) {
-  switch (type) {
-    case KvType::kF32:
-      return GgmlType::F32;
-    case KvType::kF16:
-      return GgmlType::F16;
-    case KvType::kQ8_0:
-      return GgmlType::Q8_0;
-  }
-  return GgmlType::F16;
+  return kv_type_entry(type).ggml;
 }
 
 Result<KvCache> KvCache::create(int64_t n_layer, int64_t n_head_kv, int64_t head_dim, KvType type,

@@ -6,11 +6,14 @@
 #include <cstring>
 
 #include "engine/core/timer.h"
+#include "engine/gguf/gguf_names.h"
 #include "engine/gguf/gguf_writer.h"
 #include "engine/quant/quant_traits.h"
 
 namespace quire::engine {
 namespace {
+
+using gguf::LlmTensor;
 
 // llama_ftype ids of the schemes (llama.h).
 constexpr std::array<QuantScheme, 12> kSchemes = {{
@@ -35,16 +38,9 @@ bool contains(std::string_view s, std::string_view part) {
   return s.find(part) != std::string_view::npos;
 }
 
-// Layer index from "blk.N.*", or -1.
-int64_t layer_of(std::string_view name) {
-  if (name.substr(0, 4) != "blk.") return -1;
-  int64_t i = 0;
-  size_t p = 4;
-  if (p >= name.size() || !std::isdigit(static_cast<unsigned char>(name[p]))) return -1;
-  while (p < name.size() && std::isdigit(static_cast<unsigned char>(name[p]))) {
-    i = i * 10 + (name[p++] - '0');
-  }
-  return i;
+// "<base>.weight": a global tensor's name, or a per-block one's inside its block.
+std::string weight_name(LlmTensor tensor) {
+  return gguf::tensor_name(tensor, "weight");
 }
 
 // The layers that get more bits in the _M mixtures: the first and last eighth, and every third
@@ -89,8 +85,11 @@ std::optional<QuantScheme> quant_scheme_from_name(std::string_view name) {
 bool should_quantize(std::string_view name, int n_dims) {
   if (n_dims < 2 || !ends_with(name, ".weight")) return false;
   if (contains(name, "_norm.weight")) return false;
-  if (name == "position_embd.weight" || name == "token_types.weight") return false;
-  if (contains(name, "ffn_gate_inp.weight")) return false;  // MoE router: small and sensitive
+  if (name == weight_name(LlmTensor::kPosEmbd) || name == weight_name(LlmTensor::kTokenTypes)) {
+    return false;
+  }
+  // MoE router: small and sensitive.
+  if (contains(name, weight_name(LlmTensor::kFfnGateInp))) return false;
   return true;
 }
 
@@ -100,16 +99,16 @@ GgmlType choose_tensor_type(const QuantScheme& scheme, const QuantModelFacts& fa
   const std::string_view s = scheme.name;
   if (base == GgmlType::F16) return GgmlType::F16;  // mixtures apply to quantized schemes only
 
-  const bool is_output =
-      name == "output.weight" || (!facts.has_output && name == "token_embd.weight");
+  const bool is_output = name == weight_name(LlmTensor::kOutput) ||
+                         (!facts.has_output && name == weight_name(LlmTensor::kTokenEmbd));
   GgmlType t = base;
   if (is_output) {
     if (ne0 % 256 != 0) return GgmlType::Q8_0;
     return base == GgmlType::Q8_0 ? GgmlType::Q8_0 : GgmlType::Q6_K;
   }
-  const int64_t i = layer_of(name);
+  const int64_t i = gguf::tensor_block(name);
   const int64_t n = facts.n_layer;
-  if (contains(name, "attn_v.weight")) {
+  if (contains(name, weight_name(LlmTensor::kAttnV))) {
     if (s == "Q2_K") {
       t = facts.n_gqa >= 4 ? GgmlType::Q4_K : GgmlType::Q3_K;
     } else if (s == "Q3_K_M") {
@@ -119,7 +118,7 @@ GgmlType choose_tensor_type(const QuantScheme& scheme, const QuantModelFacts& fa
     } else if (s == "Q4_K_S" && i < 4) {
       t = GgmlType::Q5_K;
     }
-  } else if (contains(name, "ffn_down")) {
+  } else if (contains(name, gguf::tensor_base_name(LlmTensor::kFfnDown))) {
     if (s == "Q2_K") {
       t = GgmlType::Q3_K;
     } else if (s == "Q3_K_M") {
@@ -129,13 +128,13 @@ GgmlType choose_tensor_type(const QuantScheme& scheme, const QuantModelFacts& fa
     } else if (s == "Q4_K_S" && i < n / 8) {
       t = GgmlType::Q5_K;
     }
-  } else if (contains(name, "attn_output.weight")) {
+  } else if (contains(name, weight_name(LlmTensor::kAttnOut))) {
     if (s == "Q2_K") {
       t = GgmlType::Q3_K;
     } else if (s == "Q3_K_M") {
       t = GgmlType::Q4_K;
     }
-  } else if (contains(name, "attn_qkv.weight")) {
+  } else if (contains(name, weight_name(LlmTensor::kAttnQkv))) {
     if (s == "Q3_K_M") {
       t = GgmlType::Q4_K;
     } else if (s == "Q4_K_M") {
@@ -154,30 +153,30 @@ Result<QuantizeReport> quantize_model(
   Timer timer;
   QuantModelFacts facts;
   facts.architecture = in.architecture();
-  const std::string p = facts.architecture + ".";
-  facts.n_layer = static_cast<int64_t>(in.get_uint(p + "block_count").value_or(0));
-  const uint64_t n_head = in.get_uint(p + "attention.head_count").value_or(1);
-  const uint64_t n_head_kv = in.get_uint(p + "attention.head_count_kv").value_or(n_head);
+  const auto key = [&](gguf::ArchKv k) { return gguf::arch_kv(facts.architecture, k); };
+  facts.n_layer = static_cast<int64_t>(in.get_uint(key(gguf::ArchKv::kBlockCount)).value_or(0));
+  const uint64_t n_head = in.get_uint(key(gguf::ArchKv::kAttentionHeadCount)).value_or(1);
+  const uint64_t n_head_kv = in.get_uint(key(gguf::ArchKv::kAttentionHeadCountKv)).value_or(n_head);
   facts.n_gqa = n_head_kv > 0 ? static_cast<int64_t>(n_head / n_head_kv) : 1;
-  facts.has_output = in.find_tensor("output.weight") != nullptr;
+  facts.has_output = in.find_tensor(weight_name(LlmTensor::kOutput)) != nullptr;
 
   gguf::GgufWriter writer;
   for (const auto& kv : in.metadata()) writer.set(kv.key, kv.value);
   // Appended last, in llama-quantize's order, so headers come out byte-identical to its files.
-  writer.remove("general.quantization_version");
-  writer.remove("general.file_type");
-  writer.set("general.quantization_version", uint32_t{2});
-  writer.set("general.file_type", scheme.file_type);
+  writer.remove(gguf::kKvGeneralQuantizationVersion);
+  writer.remove(gguf::kKvGeneralFileType);
+  writer.set(gguf::kKvGeneralQuantizationVersion, uint32_t{2});
+  writer.set(gguf::kKvGeneralFileType, scheme.file_type);
 
   // llama-quantize writes tensors ordered by layer (non-layer tensors first) and then by name;
   // doing the same makes our headers byte-identical to its files.
   std::vector<const gguf::TensorInfo*> order;
   for (const auto& t : in.tensors()) order.push_back(&t);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const gguf::TensorInfo* a, const gguf::TensorInfo* b) {
-                     const int64_t la = layer_of(a->name), lb = layer_of(b->name);
-                     return la != lb ? la < lb : a->name < b->name;
-                   });
+  std::stable_sort(
+      order.begin(), order.end(), [](const gguf::TensorInfo* a, const gguf::TensorInfo* b) {
+        const int64_t la = gguf::tensor_block(a->name), lb = gguf::tensor_block(b->name);
+        return la != lb ? la < lb : a->name < b->name;
+      });
 
   QuantizeReport report;
   for (const gguf::TensorInfo* tp : order) {

@@ -114,8 +114,8 @@ Result<std::unique_ptr<Embedder>> open_embedder(const std::string& path,
   auto file = std::make_unique<gguf::GgufFile>(std::move(parsed));
   const std::string arch = file->architecture();
   const ArchEntry* entry = find_arch(arch);
-  // Every encoder of the registry runs on the BERT graph (arch/bert.h).
-  if (entry == nullptr || entry->kind != ArchKind::kEncoder) {
+  // Every encoder the registry runs uses the BERT graph (arch/bert.h).
+  if (entry == nullptr || entry->kind != ArchKind::kEncoder || !entry->runs) {
     return unimplemented_error("'" + path + "': architecture '" + arch +
                                "' is not an embedding model quire supports (supported: " +
                                arch_names(ArchKind::kEncoder) + ")");

@@ -6,6 +6,7 @@
 #include "engine/arch/registry.h"
 #include "engine/core/log.h"
 #include "engine/core/timer.h"
+#include "engine/gguf/gguf_names.h"
 
 namespace quire::engine {
 
@@ -19,8 +20,10 @@ Result<std::unique_ptr<LanguageModel>> LanguageModel::open(const std::string& pa
   lm->file_ = std::make_unique<gguf::GgufFile>(std::move(parsed));
   const std::string arch = lm->file_->architecture();
   const ArchEntry* entry = find_arch(arch);
-  if (entry == nullptr || entry->decoder == nullptr) {
-    std::string what = entry != nullptr ? "is an embedding model, not a text generator"
+  if (entry == nullptr || !entry->runs || entry->decoder == nullptr) {
+    const bool runnable_encoder =
+        entry != nullptr && entry->runs && entry->kind == ArchKind::kEncoder;
+    std::string what = runnable_encoder ? "is an embedding model, not a text generator"
                                         : "has an architecture quire does not run";
     return unimplemented_error("'" + path + "' " + what + " ('" + arch +
                                "'; generation supports: " + arch_names(ArchKind::kDecoder) + ")");
@@ -54,12 +57,12 @@ Result<std::unique_ptr<LanguageModel>> LanguageModel::open(const std::string& pa
 }
 
 std::string LanguageModel::name() const {
-  if (auto n = file_->get_string("general.name"); n && !n->empty()) return *n;
+  if (auto n = file_->get_string(gguf::kKvGeneralName); n && !n->empty()) return *n;
   return std::filesystem::path(path_).filename().string();
 }
 
 std::optional<std::string> LanguageModel::chat_template() const {
-  return file_->get_string("tokenizer.chat_template");
+  return file_->get_string(gguf::kKvTokenizerChatTemplate);
 }
 
 bool LanguageModel::is_end_of_generation(TokenId id) const {

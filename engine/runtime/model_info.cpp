@@ -1,10 +1,15 @@
 #include "engine/runtime/model_info.h"
 
 #include <algorithm>
-#include <array>
+
+#include "engine/arch/registry.h"
+#include "engine/gguf/gguf_names.h"
+#include "engine/tokenizer/tokenizer.h"
 
 namespace quire::engine {
 namespace {
+
+using gguf::ArchKv;
 
 // A hyper-parameter that is a number, or an array of per-layer numbers (largest is returned).
 std::optional<uint64_t> uint_or_max(const gguf::GgufFile& file, const std::string& key) {
@@ -22,84 +27,62 @@ std::optional<uint64_t> uint_or_max(const gguf::GgufFile& file, const std::strin
   return std::nullopt;
 }
 
-std::string tokenizer_kind(const std::string& model) {
-  if (model == "llama") return "SentencePiece";
-  if (model == "gpt2") return "BPE (byte-level)";
-  if (model == "bert") return "WordPiece";
-  if (model == "t5") return "Unigram (T5)";
-  if (model == "rwkv") return "RWKV";
-  if (model == "none" || model.empty()) return "none";
-  return "unknown (" + model + ")";
+// Bytes of one cache row of n values, in whole blocks of the cache type. (A Q8_0 cache needs
+// heads of whole blocks; the estimate still answers for a file that has others.)
+uint64_t cache_row_bytes(KvType type, uint64_t n) {
+  const GgmlTypeInfo& info = ggml_type_info(kv_ggml_type(type));
+  return (n + info.block_size - 1) / info.block_size * info.type_size;
 }
-
-constexpr std::array<std::string_view, 4> kEncoderArchitectures = {"bert", "nomic-bert",
-                                                                   "jina-bert-v2", "t5encoder"};
 
 }  // namespace
-
-std::string_view kv_cache_type_name(KvCacheType type) {
-  switch (type) {
-    case KvCacheType::kF32:
-      return "f32";
-    case KvCacheType::kF16:
-      return "f16";
-    case KvCacheType::kQ8_0:
-      return "q8_0";
-  }
-  return "?";
-}
-
-std::optional<KvCacheType> kv_cache_type_from_name(std::string_view name) {
-  if (name == "f32") return KvCacheType::kF32;
-  if (name == "f16") return KvCacheType::kF16;
-  if (name == "q8_0") return KvCacheType::kQ8_0;
-  return std::nullopt;
-}
 
 Result<ModelInfo> describe_model(const gguf::GgufFile& file) {
   ModelInfo info;
   info.architecture = file.architecture();
-  info.name = file.get_string("general.name").value_or("");
-  if (auto ft = file.get_uint("general.file_type"); ft && *ft <= UINT32_MAX) {
+  info.name = file.get_string(gguf::kKvGeneralName).value_or("");
+  if (auto ft = file.get_uint(gguf::kKvGeneralFileType); ft && *ft <= UINT32_MAX) {
     info.file_type = static_cast<uint32_t>(*ft);
     info.file_type_name = std::string(file_type_name(*info.file_type).value_or(""));
   }
 
-  const std::string p = info.architecture + ".";
-  info.context_length = file.get_uint(p + "context_length");
-  info.embedding_length = file.get_uint(p + "embedding_length");
-  info.block_count = file.get_uint(p + "block_count");
-  info.feed_forward_length = uint_or_max(file, p + "feed_forward_length");
-  info.head_count = uint_or_max(file, p + "attention.head_count");
-  info.head_count_kv = uint_or_max(file, p + "attention.head_count_kv");
+  const auto key = [&](ArchKv k) { return gguf::arch_kv(info.architecture, k); };
+  info.context_length = file.get_uint(key(ArchKv::kContextLength));
+  info.embedding_length = file.get_uint(key(ArchKv::kEmbeddingLength));
+  info.block_count = file.get_uint(key(ArchKv::kBlockCount));
+  info.feed_forward_length = uint_or_max(file, key(ArchKv::kFeedForwardLength));
+  info.head_count = uint_or_max(file, key(ArchKv::kAttentionHeadCount));
+  info.head_count_kv = uint_or_max(file, key(ArchKv::kAttentionHeadCountKv));
   if (!info.head_count_kv) info.head_count_kv = info.head_count;
-  info.key_length = file.get_uint(p + "attention.key_length");
-  info.value_length = file.get_uint(p + "attention.value_length");
+  info.key_length = file.get_uint(key(ArchKv::kAttentionKeyLength));
+  info.value_length = file.get_uint(key(ArchKv::kAttentionValueLength));
   if (info.head_count && *info.head_count == 0) {
-    return data_loss_error("'" + file.source() + "': " + p + "attention.head_count is 0");
+    return data_loss_error("'" + file.source() + "': " + key(ArchKv::kAttentionHeadCount) +
+                           " is 0");
   }
   if (!info.key_length && info.embedding_length && info.head_count) {
     info.key_length = *info.embedding_length / *info.head_count;
   }
   if (!info.value_length) info.value_length = info.key_length;
-  info.expert_count = file.get_uint(p + "expert_count");
-  info.expert_used_count = file.get_uint(p + "expert_used_count");
-  info.pooling_type = file.get_uint(p + "pooling_type");
-  const bool encoder_arch = std::find(kEncoderArchitectures.begin(), kEncoderArchitectures.end(),
-                                      info.architecture) != kEncoderArchitectures.end();
-  info.causal = file.get_bool(p + "attention.causal").value_or(!encoder_arch);
+  info.expert_count = file.get_uint(key(ArchKv::kExpertCount));
+  info.expert_used_count = file.get_uint(key(ArchKv::kExpertUsedCount));
+  info.pooling_type = file.get_uint(key(ArchKv::kPoolingType));
+  // Encoders of the registry (run by quire or not) are bidirectional unless the file says.
+  const ArchEntry* arch = find_arch(info.architecture);
+  const bool encoder_arch = arch != nullptr && arch->kind == ArchKind::kEncoder;
+  info.causal = file.get_bool(key(ArchKv::kAttentionCausal)).value_or(!encoder_arch);
 
-  info.tokenizer_model = file.get_string("tokenizer.ggml.model").value_or("");
-  info.tokenizer_pre = file.get_string("tokenizer.ggml.pre").value_or("");
-  info.tokenizer_kind = tokenizer_kind(info.tokenizer_model);
-  if (const gguf::Array* tokens = file.get_array("tokenizer.ggml.tokens")) {
+  info.tokenizer_model = file.get_string(gguf::kKvTokenizerModel).value_or("");
+  info.tokenizer_pre = file.get_string(gguf::kKvTokenizerPre).value_or("");
+  info.tokenizer_kind = tokenizer_kind_name(info.tokenizer_model);
+  if (const gguf::Array* tokens = file.get_array(gguf::kKvTokenizerList)) {
     info.vocab_size = tokens->size();
-  } else if (auto n = file.get_uint(p + "vocab_size")) {
+  } else if (auto n = file.get_uint(key(ArchKv::kVocabSize))) {
     info.vocab_size = n;
-  } else if (const auto* embd = file.find_tensor("token_embd.weight")) {
+  } else if (const auto* embd =
+                 file.find_tensor(gguf::tensor_name(gguf::LlmTensor::kTokenEmbd, "weight"))) {
     info.vocab_size = static_cast<uint64_t>(embd->ne[1]);
   }
-  info.has_chat_template = file.get_string("tokenizer.chat_template").has_value();
+  info.has_chat_template = file.get_string(gguf::kKvTokenizerChatTemplate).has_value();
 
   // Parameters: every tensor element. Expert tensors (`*_exps`, experts along ne[2]) count
   // expert_used_count / expert_count toward the active parameters.
@@ -128,7 +111,7 @@ Result<ModelInfo> describe_model(const gguf::GgufFile& file) {
   return info;
 }
 
-Result<MemoryEstimate> estimate_memory(const ModelInfo& info, uint64_t n_ctx, KvCacheType kv_type) {
+Result<MemoryEstimate> estimate_memory(const ModelInfo& info, uint64_t n_ctx, KvType kv_type) {
   if (!info.block_count || !info.embedding_length || !info.head_count) {
     return failed_precondition_error(
         "no memory estimate: the file lacks block_count, embedding_length or head_count "
@@ -150,19 +133,9 @@ Result<MemoryEstimate> estimate_memory(const ModelInfo& info, uint64_t n_ctx, Kv
   const uint64_t k_dim = n_head_kv * info.key_length.value_or(n_embd / n_head);
   const uint64_t v_dim = n_head_kv * info.value_length.value_or(n_embd / n_head);
 
-  auto cache_row_bytes = [&](uint64_t n) -> uint64_t {
-    switch (kv_type) {
-      case KvCacheType::kF32:
-        return n * 4;
-      case KvCacheType::kF16:
-        return n * 2;
-      case KvCacheType::kQ8_0:
-        return (n + 31) / 32 * 34;  // Q8_0 blocks of 32
-    }
-    return 0;
-  };
   if (info.causal) {
-    m.kv_cache_bytes = n_layer * m.n_ctx * (cache_row_bytes(k_dim) + cache_row_bytes(v_dim));
+    m.kv_cache_bytes =
+        n_layer * m.n_ctx * (cache_row_bytes(kv_type, k_dim) + cache_row_bytes(kv_type, v_dim));
   }
 
   const uint64_t n_batch = std::min<uint64_t>(m.n_ctx, 512);

@@ -9,14 +9,10 @@
 
 #include "engine/core/status.h"
 #include "engine/gguf/gguf_reader.h"
+#include "engine/model/kv_cache.h"
 #include "engine/quant/ggml_type.h"
 
 namespace quire::engine {
-
-// Element type of the K and V cache.
-enum class KvCacheType { kF32, kF16, kQ8_0 };
-std::string_view kv_cache_type_name(KvCacheType type);  // "f32", "f16", "q8_0"
-std::optional<KvCacheType> kv_cache_type_from_name(std::string_view name);
 
 struct TensorTypeStats {
   GgmlType type;
@@ -70,7 +66,7 @@ Result<ModelInfo> describe_model(const gguf::GgufFile& file);
 //            keys (the batch itself for encoders), and one row of logits for decoders.
 struct MemoryEstimate {
   uint64_t n_ctx = 0;
-  KvCacheType kv_type = KvCacheType::kF16;
+  KvType kv_type = KvType::kF16;
   uint64_t weights_bytes = 0;
   uint64_t kv_cache_bytes = 0;
   uint64_t scratch_bytes = 0;
@@ -79,6 +75,6 @@ struct MemoryEstimate {
 
 // n_ctx == 0 means the model's context_length. Fails with kFailedPrecondition when the file has
 // no architecture hyper-parameters to compute with (e.g. a vocabulary-only file).
-Result<MemoryEstimate> estimate_memory(const ModelInfo& info, uint64_t n_ctx, KvCacheType kv_type);
+Result<MemoryEstimate> estimate_memory(const ModelInfo& info, uint64_t n_ctx, KvType kv_type);
 
 }  // namespace quire::engine

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/gguf/gguf_names.h"
+
 namespace quire::engine {
 namespace {
 
@@ -62,12 +64,13 @@ struct BigramAfter {
 Result<std::unique_ptr<Tokenizer>> BpeTokenizer::create(Vocab vocab) {
   QUIRE_ASSIGN_OR_RETURN(const PreTokenizerSpec pre, find_pre_tokenizer(vocab.pre));
   if (vocab.merges.empty()) {
-    return failed_precondition_error(
-        "tokenizer.ggml.merges: absent or empty, and byte-level BPE needs merges");
+    return failed_precondition_error(std::string(gguf::kKvTokenizerMerges) +
+                                     ": absent or empty, and byte-level BPE needs merges");
   }
   // Up to three part ids per merge must fit an int32_t.
   if (vocab.merges.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max() / 4)) {
-    return data_loss_error("tokenizer.ggml.merges: " + std::to_string(vocab.merges.size()) +
+    return data_loss_error(std::string(gguf::kKvTokenizerMerges) + ": " +
+                           std::to_string(vocab.merges.size()) +
                            " merges, more than ranks can address");
   }
   for (const std::string_view text : kEndOfGenerationTexts) {
@@ -257,39 +260,26 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_specia
   return out;
 }
 
-std::string BpeTokenizer::token_to_piece(TokenId id, bool special) const {
-  if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) return {};
-  const std::string& text = vocab_.tokens[id];
-  switch (vocab_.types[id]) {
-    case TokenType::kControl:
-    case TokenType::kUnknown:
-      return special ? text : std::string();
-    case TokenType::kUserDefined:
-      return text;
-    case TokenType::kNormal: {
-      std::string piece;
-      piece.reserve(text.size());
-      for (const char32_t cp : decode_utf8_lenient(text)) {
-        if (cp < char_bytes_.size() && char_bytes_[cp] >= 0) {
-          piece += static_cast<char>(char_bytes_[cp]);
-          continue;
-        }
-        std::string utf8;
-        append_utf8(utf8, cp);
-        piece += "[UNK_BYTE_0x";
-        for (const char c : utf8) {
-          char hex[3];
-          std::snprintf(hex, sizeof(hex), "%02x", static_cast<unsigned>(static_cast<uint8_t>(c)));
-          piece += hex;
-        }
-        piece += text;
-        piece += ']';
-      }
-      return piece;
+std::string BpeTokenizer::normal_piece(const std::string& text) const {
+  std::string piece;
+  piece.reserve(text.size());
+  for (const char32_t cp : decode_utf8_lenient(text)) {
+    if (cp < char_bytes_.size() && char_bytes_[cp] >= 0) {
+      piece += static_cast<char>(char_bytes_[cp]);
+      continue;
     }
-    default:
-      return {};
+    std::string utf8;
+    append_utf8(utf8, cp);
+    piece += "[UNK_BYTE_0x";
+    for (const char c : utf8) {
+      char hex[3];
+      std::snprintf(hex, sizeof(hex), "%02x", static_cast<unsigned>(static_cast<uint8_t>(c)));
+      piece += hex;
+    }
+    piece += text;
+    piece += ']';
   }
+  return piece;
 }
 
 }  // namespace quire::engine

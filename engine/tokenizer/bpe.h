@@ -50,16 +50,16 @@ class BpeTokenizer final : public Tokenizer {
   std::vector<TokenId> encode(std::string_view text, bool add_special,
                               bool parse_special) const override;
 
-  // Normal tokens mapped back from the byte alphabet to raw bytes (possibly partial UTF-8); a
-  // code point outside the alphabet gives "[UNK_BYTE_0x<its UTF-8 in hex><token text>]" as in
-  // llama.cpp. Control and unknown tokens: their text when `special`, else "". User-defined
-  // tokens: their text. Other types (unused, byte, undefined): "".
-  std::string token_to_piece(TokenId id, bool special) const override;
-
   const PreTokenizerSpec& pre_tokenizer() const { return pre_; }
 
  private:
   BpeTokenizer(Vocab vocab, PreTokenizerSpec pre);
+
+  // token_to_piece of normal tokens: mapped back from the byte alphabet to raw bytes (possibly
+  // partial UTF-8); a code point outside the alphabet gives
+  // "[UNK_BYTE_0x<its UTF-8 in hex><token text>]" as in llama.cpp. Byte tokens give "" (the
+  // base's byte_piece): llama.cpp's BPE has none.
+  std::string normal_piece(const std::string& text) const override;
 
   // Per-call scratch, reused across the words of one encode() call.
   struct Scratch;

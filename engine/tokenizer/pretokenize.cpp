@@ -4,7 +4,16 @@
 
 #include <array>
 
+#include "engine/gguf/gguf_names.h"
+
 namespace quire::engine {
+
+bool is_white_space(char32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
+}
+
 namespace {
 
 constexpr char32_t kReplacementChar = 0xFFFD;
@@ -46,12 +55,6 @@ enum : uint8_t {
   kPunct = 16,
 };
 
-bool is_white_space(char32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-         cp == 0x205F || cp == 0x3000;
-}
-
 uint8_t classify(char32_t cp) {
   if (is_white_space(cp)) return kValid | kSpace;
   switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
@@ -76,15 +79,6 @@ uint8_t classify(char32_t cp) {
     default:
       return kValid;
   }
-}
-
-const std::array<uint8_t, 128>& ascii_classes() {
-  static const std::array<uint8_t, 128> table = [] {
-    std::array<uint8_t, 128> t{};
-    for (char32_t c = 0; c < 128; ++c) t[c] = classify(c);
-    return t;
-  }();
-  return table;
 }
 
 bool is_cr_or_lf(char32_t cp) {
@@ -299,7 +293,7 @@ Result<PreTokenizerSpec> find_pre_tokenizer(std::string_view pre) {
     if (!supported.empty()) supported += ", ";
     supported += spec.name;
   }
-  return unimplemented_error("tokenizer.ggml.pre '" + std::string(pre) +
+  return unimplemented_error(std::string(gguf::kKvTokenizerPre) + " '" + std::string(pre) +
                              "': unknown pre-tokenizer (supported: " + supported + ")");
 }
 
@@ -347,7 +341,7 @@ std::u32string decode_utf8_lenient(std::string_view text) {
 std::vector<size_t> split_words(PreTokenizerKind kind, std::u32string_view cpts) {
   if (cpts.empty()) return {};
   Splitter s{cpts, std::vector<uint8_t>(cpts.size())};
-  const std::array<uint8_t, 128>& ascii = ascii_classes();
+  const std::array<uint8_t, 128>& ascii = ascii_table<classify>();
   for (size_t i = 0; i < cpts.size(); ++i) {
     s.classes[i] = cpts[i] < 128 ? ascii[cpts[i]] : classify(cpts[i]);
   }

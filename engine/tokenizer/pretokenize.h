@@ -22,6 +22,7 @@
 // s, t, r, e, v, m, l or d, so this equals llama.cpp's Unicode lowercasing).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -64,6 +65,23 @@ Result<PreTokenizerSpec> find_pre_tokenizer(std::string_view pre);
 // U+FFFD and decoding resumes at the next byte. Sequences that decode beyond U+10FFFF (where
 // llama.cpp throws) give U+FFFD for their lead byte too.
 std::u32string decode_utf8_lenient(std::string_view text);
+
+// The White_Space property (Unicode PropList.txt), which both WordPiece and the BPE
+// pre-tokenizers split on.
+bool is_white_space(char32_t cp);
+
+// classify(c) for the 128 ASCII code points, computed once: the fast path of a tokenizer's
+// per-code-point classification (WordPiece and the BPE pre-tokenizers each have one).
+template <auto classify>
+const auto& ascii_table() {
+  using Class = decltype(classify(char32_t{0}));
+  static const std::array<Class, 128> table = [] {
+    std::array<Class, 128> t{};
+    for (char32_t c = 0; c < 128; ++c) t[c] = classify(c);
+    return t;
+  }();
+  return table;
+}
 
 // Splits code points into words; returns the length of each word in code points, in order
 // (all > 0, summing to cpts.size()). Linear in the input.

@@ -5,11 +5,10 @@
 #include <queue>
 #include <utility>
 
+#include "engine/gguf/gguf_names.h"
+
 namespace quire::engine {
 namespace {
-
-// U+2581, SentencePiece's spelling of a space inside token texts.
-constexpr std::string_view kSpaceMark = "\xE2\x96\x81";
 
 // llama.cpp's unicode_len_utf8: the length a lead byte announces, judged by its high nibble
 // only (continuation bytes and 0xF8-0xFF included).
@@ -66,9 +65,9 @@ Result<std::unique_ptr<Tokenizer>> SpmTokenizer::create(Vocab vocab) {
       char name[8];
       std::snprintf(name, sizeof(name), "<0x%02X>", byte);
       return failed_precondition_error(
-          std::string("tokenizer.ggml.tokens: no byte token ") + name +
-          " and no unknown token (tokenizer.ggml.unknown_token_id): SentencePiece needs one of "
-          "them for characters outside the vocabulary");
+          std::string(gguf::kKvTokenizerList) + ": no byte token " + name +
+          " and no unknown token (" + std::string(gguf::kKvTokenizerUnkId) +
+          "): SentencePiece needs one of them for characters outside the vocabulary");
     }
   }
   return std::unique_ptr<Tokenizer>(std::move(tokenizer));
@@ -243,42 +242,16 @@ std::vector<TokenId> SpmTokenizer::encode(std::string_view text, bool add_specia
   return out;
 }
 
-std::string SpmTokenizer::token_to_piece(TokenId id, bool special) const {
-  if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) return {};
-  const std::string& text = vocab_.tokens[id];
-  switch (vocab_.types[id]) {
-    case TokenType::kControl:
-    case TokenType::kUnknown:
-      return special ? text : std::string();
-    case TokenType::kUserDefined:
-      return text;
-    case TokenType::kNormal: {
-      std::string piece;
-      piece.reserve(text.size());
-      for (size_t i = 0; i < text.size();) {
-        if (text.compare(i, kSpaceMark.size(), kSpaceMark) == 0) {
-          piece += ' ';
-          i += kSpaceMark.size();
-        } else {
-          piece += text[i++];
-        }
-      }
-      return piece;
-    }
-    case TokenType::kByte: {
-      // "<0xNN>": the byte NN. llama.cpp parses the two characters after "<0x" with strtol;
-      // a byte token spelled otherwise gives the value of its leading hex digits.
-      int value = 0;
-      for (size_t i = 3; i < 5 && i < text.size(); ++i) {
-        const int digit = hex_digit(text[i]);
-        if (digit < 0) break;
-        value = value * 16 + digit;
-      }
-      return std::string(1, static_cast<char>(value));
-    }
-    default:
-      return {};
+std::string SpmTokenizer::byte_piece(const std::string& text) const {
+  // "<0xNN>": the byte NN. llama.cpp parses the two characters after "<0x" with strtol; a byte
+  // token spelled otherwise gives the value of its leading hex digits.
+  int value = 0;
+  for (size_t i = 3; i < 5 && i < text.size(); ++i) {
+    const int digit = hex_digit(text[i]);
+    if (digit < 0) break;
+    value = value * 16 + digit;
   }
+  return std::string(1, static_cast<char>(value));
 }
 
 }  // namespace quire::engine

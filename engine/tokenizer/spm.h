@@ -57,10 +57,11 @@ class SpmTokenizer final : public Tokenizer {
   std::vector<TokenId> encode(std::string_view text, bool add_special,
                               bool parse_special) const override;
 
-  std::string token_to_piece(TokenId id, bool special) const override;
-
  private:
   explicit SpmTokenizer(Vocab vocab);
+
+  // Normal tokens: the base's "▁" as " ". Byte tokens "<0xNN>": the byte NN.
+  std::string byte_piece(const std::string& text) const override;
 
   // split_special, then the whitespace (C isspace) at the start of a raw fragment that follows
   // a token marked in rstrip_ is dropped, and the fragment too if nothing is left. llama.cpp

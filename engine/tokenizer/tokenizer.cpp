@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "engine/gguf/gguf_names.h"
 #include "engine/tokenizer/bpe.h"
 #include "engine/tokenizer/pretokenize.h"
 #include "engine/tokenizer/spm.h"
@@ -17,13 +18,9 @@ using gguf::Array;
 using gguf::Value;
 using gguf::ValueType;
 
-constexpr std::string_view kModelKey = "tokenizer.ggml.model";
-constexpr std::string_view kPreKey = "tokenizer.ggml.pre";
-constexpr std::string_view kTokensKey = "tokenizer.ggml.tokens";
-constexpr std::string_view kScoresKey = "tokenizer.ggml.scores";
-constexpr std::string_view kTokenTypeKey = "tokenizer.ggml.token_type";
-constexpr std::string_view kMergesKey = "tokenizer.ggml.merges";
-constexpr std::string_view kBosIdKey = "tokenizer.ggml.bos_token_id";
+constexpr std::string_view kModelKey = gguf::kKvTokenizerModel;
+constexpr std::string_view kTokensKey = gguf::kKvTokenizerList;
+constexpr std::string_view kBosIdKey = gguf::kKvTokenizerBosId;
 
 // What llama.cpp assumes for a model when the file says nothing (llama_vocab::impl::load).
 struct ModelDefaults {
@@ -46,20 +43,16 @@ const ModelDefaults& defaults_for(std::string_view model) {
   return kNoDefaults;
 }
 
-// The special-token id keys (the misspelling "seperator" is GGUF's).
+// The special-token id keys.
 struct SpecialIdKey {
   std::string_view key;
   TokenId Vocab::*field;
 };
 constexpr SpecialIdKey kSpecialIdKeys[] = {
-    {kBosIdKey, &Vocab::bos},
-    {"tokenizer.ggml.eos_token_id", &Vocab::eos},
-    {"tokenizer.ggml.unknown_token_id", &Vocab::unk},
-    {"tokenizer.ggml.seperator_token_id", &Vocab::sep},
-    {"tokenizer.ggml.padding_token_id", &Vocab::pad},
-    {"tokenizer.ggml.cls_token_id", &Vocab::cls},
-    {"tokenizer.ggml.mask_token_id", &Vocab::mask},
-    {"tokenizer.ggml.eot_token_id", &Vocab::eot},
+    {gguf::kKvTokenizerBosId, &Vocab::bos},   {gguf::kKvTokenizerEosId, &Vocab::eos},
+    {gguf::kKvTokenizerUnkId, &Vocab::unk},   {gguf::kKvTokenizerSepId, &Vocab::sep},
+    {gguf::kKvTokenizerPadId, &Vocab::pad},   {gguf::kKvTokenizerClsId, &Vocab::cls},
+    {gguf::kKvTokenizerMaskId, &Vocab::mask}, {gguf::kKvTokenizerEotId, &Vocab::eot},
 };
 
 struct FlagKey {
@@ -67,9 +60,9 @@ struct FlagKey {
   bool Vocab::*field;
 };
 constexpr FlagKey kFlagKeys[] = {
-    {"tokenizer.ggml.add_bos_token", &Vocab::add_bos},
-    {"tokenizer.ggml.add_eos_token", &Vocab::add_eos},
-    {"tokenizer.ggml.add_space_prefix", &Vocab::add_space_prefix},
+    {gguf::kKvTokenizerAddBos, &Vocab::add_bos},
+    {gguf::kKvTokenizerAddEos, &Vocab::add_eos},
+    {gguf::kKvTokenizerAddPrefix, &Vocab::add_space_prefix},
 };
 
 std::string type_description(const Value& value) {
@@ -191,8 +184,8 @@ Result<Vocab> Vocab::from_gguf(const gguf::GgufFile& file) {
   }
   if (model->as_string() == nullptr) return wrong_type(kModelKey, "STRING", *model);
   vocab.model = *model->as_string();
-  if (const Value* pre = file.find(kPreKey)) {
-    if (pre->as_string() == nullptr) return wrong_type(kPreKey, "STRING", *pre);
+  if (const Value* pre = file.find(gguf::kKvTokenizerPre)) {
+    if (pre->as_string() == nullptr) return wrong_type(gguf::kKvTokenizerPre, "STRING", *pre);
     vocab.pre = *pre->as_string();
   }
 
@@ -206,14 +199,16 @@ Result<Vocab> Vocab::from_gguf(const gguf::GgufFile& file) {
   }
   vocab.tokens = tokens->strings;
 
-  QUIRE_ASSIGN_OR_RETURN(const Array* scores, find_per_token_array(file, kScoresKey, n));
+  QUIRE_ASSIGN_OR_RETURN(const Array* scores,
+                         find_per_token_array(file, gguf::kKvTokenizerScores, n));
   if (scores != nullptr) {
     vocab.scores.resize(n);
     for (size_t i = 0; i < n; ++i) vocab.scores[i] = static_cast<float>(*scores->number_at(i));
   }
 
   vocab.types.assign(n, TokenType::kNormal);
-  QUIRE_ASSIGN_OR_RETURN(const Array* types, find_per_token_array(file, kTokenTypeKey, n));
+  QUIRE_ASSIGN_OR_RETURN(const Array* types,
+                         find_per_token_array(file, gguf::kKvTokenizerTokenType, n));
   if (types != nullptr) {
     for (size_t i = 0; i < n; ++i) {
       const double t = *types->number_at(i);
@@ -222,14 +217,14 @@ Result<Vocab> Vocab::from_gguf(const gguf::GgufFile& file) {
           t != static_cast<double>(static_cast<int32_t>(t))) {
         char got[32];
         std::snprintf(got, sizeof(got), "%g", t);
-        return data_loss_error(std::string(kTokenTypeKey) + "[" + std::to_string(i) +
+        return data_loss_error(std::string(gguf::kKvTokenizerTokenType) + "[" + std::to_string(i) +
                                "]: token type " + got + ", expected 0..6");
       }
       vocab.types[i] = static_cast<TokenType>(static_cast<int32_t>(t));
     }
   }
 
-  QUIRE_ASSIGN_OR_RETURN(const Array* merges, find_string_array(file, kMergesKey));
+  QUIRE_ASSIGN_OR_RETURN(const Array* merges, find_string_array(file, gguf::kKvTokenizerMerges));
   if (merges != nullptr) vocab.merges = merges->strings;
 
   const ModelDefaults& defaults = defaults_for(vocab.model);
@@ -328,6 +323,42 @@ std::vector<Tokenizer::Fragment> Tokenizer::split_special(std::string_view text,
   return fragments;
 }
 
+std::string Tokenizer::token_to_piece(TokenId id, bool special) const {
+  if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) return {};
+  const std::string& text = vocab_.tokens[id];
+  switch (vocab_.types[id]) {
+    case TokenType::kControl:
+    case TokenType::kUnknown:
+      return special ? text : std::string();
+    case TokenType::kUserDefined:
+      return text;
+    case TokenType::kNormal:
+      return normal_piece(text);
+    case TokenType::kByte:
+      return byte_piece(text);
+    default:
+      return {};
+  }
+}
+
+std::string Tokenizer::normal_piece(const std::string& text) const {
+  std::string piece;
+  piece.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (text.compare(i, kSpaceMark.size(), kSpaceMark) == 0) {
+      piece += ' ';
+      i += kSpaceMark.size();
+    } else {
+      piece += text[i++];
+    }
+  }
+  return piece;
+}
+
+std::string Tokenizer::byte_piece(const std::string& /*text*/) const {
+  return {};
+}
+
 std::string Tokenizer::decode(std::span<const TokenId> ids, bool remove_special,
                               bool unparse_special) const {
   bool strip_leading_space = vocab_.add_space_prefix;
@@ -353,23 +384,19 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool remove_special,
 
 namespace {
 
-using TokenizerFactory = Result<std::unique_ptr<Tokenizer>> (*)(Vocab);
-
-// One entry per tokenizer.ggml.model value; `make` is null while quire lacks the algorithm.
-struct TokenizerEntry {
-  std::string_view model;
-  std::string_view algorithm;
-  TokenizerFactory make;
-};
-constexpr TokenizerEntry kTokenizers[] = {
+// One entry per tokenizer.ggml.model value llama.cpp knows (a file without a tokenizer says
+// "none"); implemented ones first, in the order messages list them.
+constexpr TokenizerKind kTokenizerKinds[] = {
     {"bert", "WordPiece", &WordPieceTokenizer::create},
     {"llama", "SentencePiece", &SpmTokenizer::create},
-    {"gpt2", "byte-level BPE", &BpeTokenizer::create},
+    {"gpt2", "BPE (byte-level)", &BpeTokenizer::create},
+    {"t5", "Unigram (T5)", nullptr},
+    {"rwkv", "RWKV", nullptr},
 };
 
 std::string implemented_models() {
   std::string out;
-  for (const TokenizerEntry& entry : kTokenizers) {
+  for (const TokenizerKind& entry : kTokenizerKinds) {
     if (entry.make == nullptr) continue;
     if (!out.empty()) out += ", ";
     out += entry.model;
@@ -379,25 +406,42 @@ std::string implemented_models() {
 
 }  // namespace
 
-Result<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab) {
-  for (const TokenizerEntry& entry : kTokenizers) {
-    if (entry.model != vocab.model) continue;
-    if (entry.make == nullptr) {
-      return unimplemented_error(
-          std::string(kModelKey) + " '" + vocab.model + "': the " + std::string(entry.algorithm) +
-          " tokenizer is not implemented yet (implemented: " + implemented_models() + ")");
-    }
-    const std::string model = vocab.model;
-    Result<std::unique_ptr<Tokenizer>> tokenizer = entry.make(std::move(vocab));
-    if (!tokenizer.ok()) {
-      return tokenizer.status().with_context(std::string(entry.algorithm) + " tokenizer for '" +
-                                             model + "'");
-    }
-    return tokenizer;
+std::span<const TokenizerKind> tokenizer_kinds() {
+  return kTokenizerKinds;
+}
+
+const TokenizerKind* find_tokenizer_kind(std::string_view model) {
+  for (const TokenizerKind& entry : kTokenizerKinds) {
+    if (entry.model == model) return &entry;
   }
-  return unimplemented_error(std::string(kModelKey) + " '" + vocab.model +
-                             "': unknown tokenizer model (implemented: " + implemented_models() +
-                             ")");
+  return nullptr;
+}
+
+std::string tokenizer_kind_name(std::string_view model) {
+  if (model.empty() || model == "none") return "none";
+  if (const TokenizerKind* entry = find_tokenizer_kind(model)) return std::string(entry->name);
+  return "unknown (" + std::string(model) + ")";
+}
+
+Result<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab) {
+  const TokenizerKind* entry = find_tokenizer_kind(vocab.model);
+  if (entry == nullptr) {
+    return unimplemented_error(std::string(kModelKey) + " '" + vocab.model +
+                               "': unknown tokenizer model (implemented: " + implemented_models() +
+                               ")");
+  }
+  if (entry->make == nullptr) {
+    return unimplemented_error(
+        std::string(kModelKey) + " '" + vocab.model + "': the " + std::string(entry->name) +
+        " tokenizer is not implemented yet (implemented: " + implemented_models() + ")");
+  }
+  const std::string model = vocab.model;
+  Result<std::unique_ptr<Tokenizer>> tokenizer = entry->make(std::move(vocab));
+  if (!tokenizer.ok()) {
+    return tokenizer.status().with_context(std::string(entry->name) + " tokenizer for '" + model +
+                                           "'");
+  }
+  return tokenizer;
 }
 
 Result<std::unique_ptr<Tokenizer>> make_tokenizer(const gguf::GgufFile& file) {

@@ -21,6 +21,10 @@ namespace quire::engine {
 
 using TokenId = int32_t;
 
+// U+2581 ("▁"): SentencePiece's spelling of a space inside token texts, also llama.cpp's mark of
+// a word start in WordPiece vocabularies.
+inline constexpr std::string_view kSpaceMark = "\xE2\x96\x81";
+
 // tokenizer.ggml.token_type values.
 enum class TokenType : int32_t {
   kUndefined = 0,
@@ -79,9 +83,11 @@ class Tokenizer {
   virtual std::vector<TokenId> encode(std::string_view text, bool add_special,
                                       bool parse_special) const = 0;
 
-  // The text of one token (llama_token_to_piece with lstrip = 0). `special`: render control
-  // and unknown tokens as their text instead of nothing. "" for ids out of range.
-  virtual std::string token_to_piece(TokenId id, bool special) const = 0;
+  // The text of one token (llama_token_to_piece with lstrip = 0), by token type: control and
+  // unknown tokens are their text when `special`, else ""; user-defined tokens are their text;
+  // normal tokens are normal_piece(text) and byte tokens byte_piece(text), as the algorithm
+  // renders them; other types (unused, undefined) are "". "" for ids out of range.
+  std::string token_to_piece(TokenId id, bool special) const;
 
   // llama_detokenize: the concatenated pieces (unparse_special is token_to_piece's `special`).
   // remove_special drops a leading BOS when vocab().add_bos and a trailing EOS when
@@ -106,6 +112,12 @@ class Tokenizer {
   // llama.cpp's per-model LSTRIP/RSTRIP token attributes (jina, phi-3) are not modelled.
   std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
 
+  // A normal token's text as output text. This default is the SentencePiece convention that
+  // llama.cpp's WordPiece vocabularies share: kSpaceMark shown as a space, all else as is.
+  virtual std::string normal_piece(const std::string& text) const;
+  // A byte token's output; "" unless the algorithm has byte tokens (SentencePiece's <0xNN>).
+  virtual std::string byte_piece(const std::string& text) const;
+
   Vocab vocab_;
 
  private:
@@ -113,8 +125,23 @@ class Tokenizer {
   std::vector<TokenId> special_by_length_;
 };
 
-// The tokenizer named by tokenizer.ggml.model (a table in tokenizer.cpp); kUnimplemented for
-// models quire lacks. Errors from Vocab::from_gguf come with the file name as context.
+using TokenizerFactory = Result<std::unique_ptr<Tokenizer>> (*)(Vocab);
+
+// The tokenizer algorithms GGUF names in tokenizer.ggml.model, one entry each.
+struct TokenizerKind {
+  std::string_view model;  // the tokenizer.ggml.model value: "llama", "gpt2", "bert", ...
+  std::string_view name;   // what it is called for people: "SentencePiece", "WordPiece", ...
+  TokenizerFactory make;   // nullptr while quire lacks the algorithm
+};
+std::span<const TokenizerKind> tokenizer_kinds();
+// The entry for a tokenizer.ggml.model value, or nullptr when unknown.
+const TokenizerKind* find_tokenizer_kind(std::string_view model);
+// The entry's name; "none" for a file without a tokenizer (model "" or "none"), and
+// "unknown (<model>)" for a value not in the table.
+std::string tokenizer_kind_name(std::string_view model);
+
+// The tokenizer named by tokenizer.ggml.model (tokenizer_kinds()); kUnimplemented for models
+// quire lacks. Errors from Vocab::from_gguf come with the file name as context.
 Result<std::unique_ptr<Tokenizer>> make_tokenizer(const gguf::GgufFile& file);
 Result<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab);
 

@@ -9,12 +9,12 @@
 #include <utility>
 
 #include "engine/core/utf8.h"
+#include "engine/gguf/gguf_names.h"
+#include "engine/tokenizer/pretokenize.h"
 
 namespace quire::engine {
 namespace {
 
-// U+2581, llama.cpp's mark of a word start inside token texts; shown as a space.
-constexpr std::string_view kWordStart = "\xE2\x96\x81";
 constexpr int32_t kReplacementChar = 0xFFFD;
 
 // What a (normalized) code point does to the word being built.
@@ -24,13 +24,6 @@ enum class CharClass : uint8_t {
   kDrop,   // ignored
   kAlone,  // a word of its own: ends the current word, forms one, starts another
 };
-
-// The White_Space property (Unicode PropList.txt).
-bool is_white_space(int32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-         cp == 0x205F || cp == 0x3000;
-}
 
 // BERT's "Chinese character" blocks: CJK Unified Ideographs, Extensions A-E and the
 // compatibility ideographs. Extension E starts at U+2B920 rather than U+2B820 as in
@@ -43,7 +36,7 @@ bool is_cjk_ideograph(int32_t cp) {
 }
 
 CharClass classify(int32_t cp) {
-  if (is_white_space(cp)) return CharClass::kSpace;
+  if (is_white_space(static_cast<char32_t>(cp))) return CharClass::kSpace;
   if (cp == 0 || cp == kReplacementChar) return CharClass::kDrop;
   switch (utf8proc_category(cp)) {
     case UTF8PROC_CATEGORY_CC:
@@ -70,15 +63,6 @@ CharClass classify(int32_t cp) {
   }
 }
 
-const std::array<CharClass, 128>& ascii_classes() {
-  static const std::array<CharClass, 128> table = [] {
-    std::array<CharClass, 128> t{};
-    for (int32_t c = 0; c < 128; ++c) t[c] = classify(c);
-    return t;
-  }();
-  return table;
-}
-
 // The first code point of cp's canonical decomposition (cp itself when it has none). Keeping
 // only the first drops the accents of precomposed letters and splits Hangul syllables to their
 // leading consonant, exactly as llama.cpp's one-to-one NFD table does.
@@ -95,8 +79,8 @@ int32_t first_of_nfd(int32_t cp) {
 Result<std::unique_ptr<Tokenizer>> WordPieceTokenizer::create(Vocab vocab) {
   if (vocab.unk < 0) {
     return failed_precondition_error(
-        "tokenizer.ggml.unknown_token_id: absent, and WordPiece needs an unknown token for words "
-        "it cannot match");
+        std::string(gguf::kKvTokenizerUnkId) +
+        ": absent, and WordPiece needs an unknown token for words it cannot match");
   }
   return std::unique_ptr<Tokenizer>(new WordPieceTokenizer(std::move(vocab)));
 }
@@ -177,12 +161,12 @@ void WordPieceTokenizer::encode_word(std::string_view word, std::vector<TokenId>
 }
 
 void WordPieceTokenizer::encode_text(std::string_view text, std::vector<TokenId>& out) const {
-  const std::array<CharClass, 128>& ascii = ascii_classes();
-  std::string word(kWordStart);
+  const std::array<CharClass, 128>& ascii = ascii_table<classify>();
+  std::string word(kSpaceMark);
   const auto finish_word = [&] {
-    if (word.size() > kWordStart.size()) {
+    if (word.size() > kSpaceMark.size()) {
       encode_word(word, out);
-      word.resize(kWordStart.size());
+      word.resize(kSpaceMark.size());
     }
   };
 
@@ -246,33 +230,6 @@ std::vector<TokenId> WordPieceTokenizer::encode(std::string_view text, bool add_
   }
   if (add_special && last_ >= 0) out.push_back(last_);
   return out;
-}
-
-std::string WordPieceTokenizer::token_to_piece(TokenId id, bool special) const {
-  if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) return {};
-  const std::string& text = vocab_.tokens[id];
-  switch (vocab_.types[id]) {
-    case TokenType::kControl:
-    case TokenType::kUnknown:
-      return special ? text : std::string();
-    case TokenType::kUserDefined:
-      return text;
-    case TokenType::kNormal: {
-      std::string piece;
-      piece.reserve(text.size());
-      for (size_t i = 0; i < text.size();) {
-        if (text.compare(i, kWordStart.size(), kWordStart) == 0) {
-          piece += ' ';
-          i += kWordStart.size();
-        } else {
-          piece += text[i++];
-        }
-      }
-      return piece;
-    }
-    default:
-      return {};
-  }
 }
 
 }  // namespace quire::engine

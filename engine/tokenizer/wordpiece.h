@@ -38,9 +38,7 @@ class WordPieceTokenizer final : public Tokenizer {
   std::vector<TokenId> encode(std::string_view text, bool add_special,
                               bool parse_special) const override;
 
-  // Normal tokens with "▁" shown as " "; control and unknown tokens as their text when
-  // `special`, else ""; user-defined tokens as their text; other types "".
-  std::string token_to_piece(TokenId id, bool special) const override;
+  // token_to_piece: the base's, normal tokens with "▁" shown as " ".
 
  private:
   explicit WordPieceTokenizer(Vocab vocab);

@@ -563,6 +563,28 @@ TEST(JinjaHostile, RandomTemplatesNeverCrash) {
   EXPECT_GT(rendered, 50);
 }
 
+// ---- type names in errors ----------------------------------------------------------------------
+
+TEST(JinjaErrors, NameEveryKindOfValue) {
+  using Cases = std::vector<std::pair<std::string, std::string>>;
+  // The renderer's messages (a loop over none renders nothing, as in minja).
+  const Cases loops = {{"true", "bool"}, {"1", "int"}, {"1.5", "float"}, {"range", "callable"}};
+  for (const auto& [value, name] : loops) {
+    EXPECT_TRUE(fails_with("{% for x in " + value + " %}{% endfor %}", StatusCode::kInvalidArgument,
+                           "cannot loop over " + name))
+        << value;
+  }
+  // The builtins' messages.
+  const Cases filters = {{"none", "none"}, {"'x'", "string"}, {"[1]", "list"}, {"1", "int"}};
+  for (const auto& [value, name] : filters) {
+    EXPECT_TRUE(fails_with("{{ " + value + " | dictsort }}", StatusCode::kInvalidArgument,
+                           "dictsort expects a dict, got " + name))
+        << value;
+  }
+  EXPECT_TRUE(fails_with("{{ {'a': 1} | abs }}", StatusCode::kInvalidArgument,
+                         "abs expects a number, got dict"));
+}
+
 // ---- concurrency -------------------------------------------------------------------------------
 
 TEST(JinjaThreads, OneTemplateRendersFromManyThreads) {

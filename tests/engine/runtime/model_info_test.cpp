@@ -1,5 +1,10 @@
 #include "engine/runtime/model_info.h"
 
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "engine/gguf/gguf_writer.h"
@@ -104,15 +109,15 @@ TEST(ModelInfoTest, KvCacheMath) {
   auto info = describe_model(*file);
   ASSERT_TRUE(info.ok());
   // K and V: 2 layers x n_ctx x (2 KV heads x 16) values each.
-  auto f16 = estimate_memory(*info, 0, KvCacheType::kF16);
+  auto f16 = estimate_memory(*info, 0, KvType::kF16);
   ASSERT_TRUE(f16.ok());
   EXPECT_EQ(f16->n_ctx, 256u);  // the model's context length
   EXPECT_EQ(f16->kv_cache_bytes, 2u * 2 * 256 * 32 * 2);
-  auto q8 = estimate_memory(*info, 1000, KvCacheType::kQ8_0);
+  auto q8 = estimate_memory(*info, 1000, KvType::kQ8_0);
   ASSERT_TRUE(q8.ok());
   EXPECT_EQ(q8->n_ctx, 1000u);
   EXPECT_EQ(q8->kv_cache_bytes, 2u * 2 * 1000 * 34);  // one Q8_0 block per 32-value row
-  auto f32 = estimate_memory(*info, 1000, KvCacheType::kF32);
+  auto f32 = estimate_memory(*info, 1000, KvType::kF32);
   ASSERT_TRUE(f32.ok());
   EXPECT_EQ(f32->kv_cache_bytes, 2u * 2 * 1000 * 32 * 4);
   EXPECT_GT(f16->scratch_bytes, 0u);
@@ -128,7 +133,7 @@ TEST(ModelInfoTest, EncodersKeepNoKvCache) {
   EXPECT_FALSE(info->causal);
   EXPECT_EQ(info->tokenizer_kind, "WordPiece");
   EXPECT_EQ(info->pooling_type, 1u);
-  auto m = estimate_memory(*info, 0, KvCacheType::kF16);
+  auto m = estimate_memory(*info, 0, KvType::kF16);
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->n_ctx, 512u);
   EXPECT_EQ(m->kv_cache_bytes, 0u);
@@ -142,7 +147,7 @@ TEST(ModelInfoTest, ConformanceLlamaKvCache) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->file_type_name, "Q4_K_M");
   // 4 layers, 2048 positions, 4 KV heads x 32 dims, K and V, 2 bytes each = 8 MiB.
-  auto m = estimate_memory(*info, 0, KvCacheType::kF16);
+  auto m = estimate_memory(*info, 0, KvType::kF16);
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->kv_cache_bytes, 4ull * 2048 * 128 * 2 * 2);
 }
@@ -160,7 +165,7 @@ TEST(ModelInfoTest, VocabularyOnlyFileHasNoMemoryEstimate) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->parameters, 0u);
   EXPECT_EQ(info->vocab_size, 2u);
-  auto m = estimate_memory(*info, 0, KvCacheType::kF16);
+  auto m = estimate_memory(*info, 0, KvType::kF16);
   EXPECT_EQ(m.status().code(), StatusCode::kFailedPrecondition);
 }
 
@@ -175,12 +180,45 @@ TEST(ModelInfoTest, ZeroHeadCountIsCorrupt) {
   EXPECT_EQ(describe_model(*file).status().code(), StatusCode::kDataLoss);
 }
 
+TEST(ModelInfoTest, EncoderArchitecturesOfTheRegistryDefaultToBidirectional) {
+  // Encoders quire does not run are still described as encoders; the file's key wins.
+  for (const auto& [arch, causal_key, causal] :
+       std::vector<std::tuple<std::string, std::optional<bool>, bool>>{
+           {"bert", std::nullopt, false},
+           {"nomic-bert", std::nullopt, false},
+           {"jina-bert-v2", std::nullopt, false},
+           {"t5encoder", std::nullopt, false},
+           {"llama", std::nullopt, true},
+           {"gpt-neox", std::nullopt, true},
+           {"nomic-bert", true, true},
+           {"llama", false, false}}) {
+    GgufWriter w;
+    w.set("general.architecture", arch);
+    if (causal_key) w.set(arch + ".attention.causal", *causal_key);
+    auto bytes = w.to_bytes();
+    ASSERT_TRUE(bytes.ok());
+    auto file = GgufFile::parse(*bytes, arch);
+    ASSERT_TRUE(file.ok());
+    auto info = describe_model(*file);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->causal, causal) << arch;
+  }
+}
+
 TEST(ModelInfoTest, KvTypeNames) {
-  EXPECT_EQ(kv_cache_type_from_name("f16"), KvCacheType::kF16);
-  EXPECT_EQ(kv_cache_type_from_name("q8_0"), KvCacheType::kQ8_0);
-  EXPECT_EQ(kv_cache_type_from_name("f32"), KvCacheType::kF32);
-  EXPECT_EQ(kv_cache_type_from_name("q4_0"), std::nullopt);
-  EXPECT_EQ(kv_cache_type_name(KvCacheType::kQ8_0), "q8_0");
+  EXPECT_EQ(parse_kv_type("f16").value(), KvType::kF16);
+  EXPECT_EQ(parse_kv_type("q8_0").value(), KvType::kQ8_0);
+  EXPECT_EQ(parse_kv_type("f32").value(), KvType::kF32);
+  EXPECT_EQ(parse_kv_type("q4_0").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(kv_type_name(KvType::kQ8_0), "q8_0");
+  // Every KV type: its name parses back, and its element type is the ggml one.
+  const std::pair<KvType, GgmlType> all[] = {{KvType::kF32, GgmlType::F32},
+                                             {KvType::kF16, GgmlType::F16},
+                                             {KvType::kQ8_0, GgmlType::Q8_0}};
+  for (const auto& [type, ggml] : all) {
+    EXPECT_EQ(parse_kv_type(kv_type_name(type)).value(), type);
+    EXPECT_EQ(kv_ggml_type(type), ggml);
+  }
 }
 
 }  // namespace
