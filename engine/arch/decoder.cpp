@@ -1,14 +1,11 @@
 #include "engine/arch/decoder.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <set>
 
 #include "engine/core/log.h"
 #include "engine/gguf/gguf_names.h"
 #include "engine/model/weights.h"
-#include "engine/quant/fp16.h"
 
 namespace quire::engine {
 namespace {
@@ -258,6 +255,7 @@ Status DecoderModel::forward(std::span<const StepEntry> step, KvCache& cache,
   const TypeKernels* q8 = kernels().find(GgmlType::Q8_0);
   const int64_t hd = hp.head_dim;
   const size_t head_bytes = cache.head_bytes();
+  std::vector<ops::CausalChunk> chunks(step.size());
 
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const Layer& L = layers_[static_cast<size_t>(il)];
@@ -313,106 +311,18 @@ Status DecoderModel::forward(std::span<const StepEntry> step, KvCache& cache,
       }
     });
 
-    // Attention: one task per (row, head).
-    const int64_t group = hp.n_head / hp.n_head_kv;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    const size_t n_tasks = rows * static_cast<size_t>(hp.n_head);
-    s.per_thread.resize(static_cast<size_t>(pool.size()));
-    s.per_thread_bytes.resize(static_cast<size_t>(pool.size()));
-    s.per_thread_acc.resize(static_cast<size_t>(pool.size()));
-    pool.parallel_for(n_tasks, 1, [&](size_t b, size_t end, int worker) {
-      std::vector<float>& scores = s.per_thread[static_cast<size_t>(worker)];
-      std::vector<uint8_t>& qbuf = s.per_thread_bytes[static_cast<size_t>(worker)];
-      for (size_t task = b; task < end; ++task) {
-        const size_t r = task / static_cast<size_t>(hp.n_head);
-        const int64_t h = static_cast<int64_t>(task % static_cast<size_t>(hp.n_head));
-        const int64_t kvh = h / group;
-        const int seq = step[static_cast<size_t>(row_entry[r])].seq;
-        const int64_t n_kv = row_pos[r] + 1;  // causal: positions 0..pos
-        const float* q = s.q.data() + r * qd + h * hd;
-        float* out = s.attn.data() + r * qd + h * hd;
-        std::fill(out, out + hd, 0.0f);
-        if (scores.size() < static_cast<size_t>(n_kv + hd)) {
-          scores.resize(static_cast<size_t>(std::max<int64_t>(n_kv + hd, 1024)));
-        }
-        if (kv_type == GgmlType::F32) {
-          for (int64_t j = 0; j < n_kv; ++j) {
-            const auto* kr =
-                reinterpret_cast<const float*>(cache.k_row(seq, il, j) + kvh * head_bytes);
-            scores[static_cast<size_t>(j)] = ops::dot_f32(q, kr, hd);
-          }
-          ops::softmax(scores.data(), n_kv, scale, nullptr);
-          for (int64_t j = 0; j < n_kv; ++j) {
-            const auto* vr =
-                reinterpret_cast<const float*>(cache.v_row(seq, il, j) + kvh * head_bytes);
-            ops::axpy_f32(scores[static_cast<size_t>(j)], vr, out, hd);
-          }
-        } else if (kv_type == GgmlType::F16) {
-          // llama.cpp's default (no flash attention) with an F16 cache: Q is rounded to f16 for
-          // K.Q, softmax in f32, the probabilities rounded to f16 for P.V; f32 accumulation in
-          // the order of its kernels, which differ by batch size: a one-token step runs
-          // ggml_vec_dot_f16 for both products (P.V over positions padded to 32, 32 partial
-          // sums), a prompt runs K.Q as 4 x 8 accumulators and P.V with 8 partial sums (one per
-          // position mod 8). Chosen per sequence, so batching never changes a result.
-          const bool single = step[static_cast<size_t>(row_entry[r])].tokens.size() == 1;
-          qbuf.resize(static_cast<size_t>(hd) * 2);
-          auto* qh = reinterpret_cast<uint16_t*>(qbuf.data());
-          ops::to_f16(q, qh, hd);
-          for (int64_t j = 0; j < n_kv; ++j) {
-            const auto* kr =
-                reinterpret_cast<const uint16_t*>(cache.k_row(seq, il, j) + kvh * head_bytes);
-            scores[static_cast<size_t>(j)] =
-                single ? ops::dot_f16_ggml(qh, kr, hd) : ops::dot_f16(qh, kr, hd);
-          }
-          ops::softmax(scores.data(), n_kv, scale, nullptr);
-          const int64_t parts = single ? 32 : 8;
-          std::vector<float>& acc = s.per_thread_acc[static_cast<size_t>(worker)];
-          acc.assign(static_cast<size_t>(parts * hd), 0.0f);
-          for (int64_t j = 0; j < n_kv; ++j) {
-            const float p = fp16_to_fp32(fp32_to_fp16(scores[static_cast<size_t>(j)]));
-            const auto* vr =
-                reinterpret_cast<const uint16_t*>(cache.v_row(seq, il, j) + kvh * head_bytes);
-            ops::axpy_f16(p, vr, acc.data() + (j % parts) * hd, hd);
-          }
-          const float* a = acc.data();
-          for (int64_t d = 0; d < hd; ++d) {
-            auto at = [&](int64_t k) { return a[k * hd + d]; };
-            if (single) {
-              float x[8];
-              for (int l = 0; l < 8; ++l) x[l] = (at(l) + at(16 + l)) + (at(8 + l) + at(24 + l));
-              out[d] = ((x[0] + x[4]) + (x[1] + x[5])) + ((x[2] + x[6]) + (x[3] + x[7]));
-            } else {
-              out[d] = ((at(4) + at(0)) + (at(6) + at(2))) + ((at(5) + at(1)) + (at(7) + at(3)));
-            }
-          }
-        } else {
-          // Q8_0 cache, llama.cpp's flash-attention semantics: Q quantized to Q8_0, integer K.Q,
-          // online softmax in f32 with expf, V rows dequantized and accumulated in f32.
-          qbuf.resize(head_bytes);
-          q8->quantize_activation(q, qbuf.data(), hd);
-          float* vtmp = scores.data() + n_kv;  // hd floats after the scores
-          float m = -std::numeric_limits<float>::infinity(), sum = 0.0f;
-          for (int64_t j = 0; j < n_kv; ++j) {
-            float sc = 0.0f;
-            q8->vec_dot(hd, &sc, cache.k_row(seq, il, j) + kvh * head_bytes, qbuf.data());
-            sc *= scale;
-            float ms = 1.0f, vs;
-            if (sc > m) {
-              ms = std::exp(m - sc);
-              m = sc;
-              vs = 1.0f;
-              ops::scale(out, ms, out, hd);
-            } else {
-              vs = std::exp(sc - m);
-            }
-            q8->dequantize(cache.v_row(seq, il, j) + kvh * head_bytes, vtmp, hd);
-            ops::axpy_f32(vs, vtmp, out, hd);
-            sum = sum * ms + vs;
-          }
-          ops::scale(out, 1.0f / sum, out, hd);
-        }
-      }
-    });
+    // Causal attention of every entry over its sequence's cache rows of this layer.
+    for (size_t i = 0; i < step.size(); ++i) {
+      const int seq = step[i].seq;
+      chunks[i] = {.first_row = first_row[i],
+                   .n_tokens = lengths[i],
+                   .n_past = cache.length(seq),
+                   .k = cache.k_row(seq, il, 0),
+                   .v = cache.v_row(seq, il, 0),
+                   .row_stride = cache.row_bytes()};
+    }
+    ops::attention_causal(kv_type, s.q.data(), s.attn.data(), hp.n_head, hp.n_head_kv, hd, chunks,
+                          pool, s.attention);
 
     project(L.o, s.attn.data(), s.h.data(), groups, pool, s.matmul);
     ops::add(s.x.data(), s.h.data(), s.x.data(), n_rows * e);

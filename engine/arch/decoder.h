@@ -8,7 +8,7 @@
 //               q, k, v = h Wq (+bq), h Wk (+bk), h Wv (+bv)        (biases: qwen2)
 //               q, k = rmsnorm per head * q_norm, k_norm               (qwen3)
 //               q, k = rope(q, pos), rope(k, pos)                      (pairs or halves)
-//               x += attention(q, K cache, V cache) Wo                 (causal, GQA)
+//               x += attention(q, K cache, V cache) Wo   (causal, GQA: ops/causal_attention.h)
 //               h = rmsnorm(x) * ffn_norm
 //               x += (silu(h Wgate) * (h Wup)) Wdown
 //   logits = (rmsnorm(x) * output_norm) Wout     (Wout = token_embd when output.weight is absent)
@@ -31,6 +31,7 @@
 #include "engine/gguf/gguf_reader.h"
 #include "engine/kernels/matmul.h"
 #include "engine/model/kv_cache.h"
+#include "engine/ops/causal_attention.h"
 #include "engine/ops/ops.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -78,9 +79,7 @@ struct StepEntry {
 struct DecoderScratch {
   std::vector<float> x, h, q, k, v, attn, gate, up, logits_in;
   std::vector<int32_t> ids;
-  std::vector<std::vector<float>> per_thread;
-  std::vector<std::vector<uint8_t>> per_thread_bytes;
-  std::vector<std::vector<float>> per_thread_acc;
+  std::vector<ops::AttentionHeadScratch> attention;  // per worker
   MatmulScratch matmul;
 };
 

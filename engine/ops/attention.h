@@ -1,4 +1,5 @@
-// Multi-head attention over f32 activations.
+// Multi-head attention over f32 activations: bidirectional, within packed sequences (encoders).
+// The causal attention of decoders over a KV cache is in causal_attention.h.
 #pragma once
 
 #include <cstdint>
