@@ -47,23 +47,31 @@ bool bracket_matches(std::string_view pattern, size_t open, unsigned char byte, 
   return false;
 }
 
-// Backtracking matcher with a memo over (pattern index, path index), so that patterns with many
-// stars stay O(pattern * path).
+// Backtracking matcher with a memo over (pattern index, path index, inside "**"), so that
+// patterns with many stars stay O(pattern * path): each state does O(1) work besides the states
+// it asks for.
 class GlobMatcher {
  public:
-  GlobMatcher(std::string_view pattern, std::string_view path)
-      : pattern_(pattern), path_(path), memo_((pattern.size() + 1) * (path.size() + 1), kUnknown) {}
+  GlobMatcher(std::string_view pattern, std::string_view path) : pattern_(pattern), path_(path) {}
 
-  bool match(size_t p, size_t s) {
-    int8_t& memo = memo_[p * (path_.size() + 1) + s];
-    if (memo == kUnknown) memo = compute(p, s) ? 1 : 0;
+  // Whether the whole path matches the whole pattern. A pattern without stars never needs the
+  // memo, so it is only allocated when a star asks for a state.
+  bool run() { return compute(0, 0, false); }
+
+  // Whether pattern[p..] matches path[s..]. `continuing`: p is a "**" that has already consumed
+  // at least one character (so its "no directory" reading of "**/" no longer applies).
+  bool match(size_t p, size_t s, bool continuing = false) {
+    if (memo_.empty()) memo_.assign(2 * (pattern_.size() + 1) * (path_.size() + 1), kUnknown);
+    int8_t& memo = memo_[(continuing ? 1 : 0) * (pattern_.size() + 1) * (path_.size() + 1) +
+                         p * (path_.size() + 1) + s];
+    if (memo == kUnknown) memo = compute(p, s, continuing) ? 1 : 0;
     return memo == 1;
   }
 
  private:
   static constexpr int8_t kUnknown = -1;
 
-  bool compute(size_t p, size_t s) {
+  bool compute(size_t p, size_t s, bool continuing) {
     while (p < pattern_.size()) {
       const char c = pattern_[p];
       if (c == '*') {
@@ -71,16 +79,15 @@ class GlobMatcher {
           size_t rest = p + 2;
           while (rest < pattern_.size() && pattern_[rest] == '*') ++rest;  // "***" is "**"
           // "**/" may stand for no directory at all.
-          if (rest < pattern_.size() && pattern_[rest] == '/' && match(rest + 1, s)) return true;
-          for (size_t i = s; i <= path_.size(); ++i) {
-            if (match(rest, i)) return true;
+          if (!continuing && rest < pattern_.size() && pattern_[rest] == '/' &&
+              match(rest + 1, s)) {
+            return true;
           }
-          return false;
+          if (match(rest, s)) return true;
+          return s < path_.size() && match(p, s + 1, /*continuing=*/true);
         }
-        for (size_t i = s;; ++i) {
-          if (match(p + 1, i)) return true;
-          if (i == path_.size() || path_[i] == '/') return false;
-        }
+        if (match(p + 1, s)) return true;
+        return s < path_.size() && path_[s] != '/' && match(p, s + 1);
       }
       if (c == '?') {
         if (s == path_.size() || path_[s] == '/') return false;
@@ -126,7 +133,7 @@ class GlobMatcher {
 bool path_glob_match(std::string_view pattern, std::string_view path) {
   if (pattern.size() > kMaxPathGlobBytes) return false;
   GlobMatcher matcher(pattern, path);
-  return matcher.match(0, 0);
+  return matcher.run();
 }
 
 Status check_path_glob(std::string_view pattern) {

@@ -40,6 +40,11 @@ std::string describe_model(const EmbeddingModelInfo& model) {
 // one at a time (taken before `mu_`, never after). Members written only under the exclusive lock
 // (generation_, model_, the VectorSync apart from its saved generation) may be read under the
 // shared one; VectorSync::save runs under the shared lock plus flush_mu_.
+//
+// std::shared_mutex alone would let a steady stream of searches starve the writer forever
+// (libstdc++'s is a pthread rwlock, which prefers readers). So a writer holds `write_gate_` while
+// it waits for and then holds `mu_`, and every reader passes through the gate before it takes
+// `mu_` shared: a waiting writer stops new readers, and gets the lock once the running ones end.
 class StoreImpl final : public Store {
  public:
   StoreImpl(std::string dir, std::unique_ptr<SqliteDb> db)
@@ -57,7 +62,7 @@ class StoreImpl final : public Store {
   // Everything open() does after the database is open and migrated.
   Status initialize(const StoreOptions& options, int64_t temp_files_removed,
                     const std::vector<std::string>& temp_names) {
-    std::unique_lock lock(mu_);
+    ExclusiveLock lock(*this);
     MetadataStore meta(*db_);
     QUIRE_ASSIGN_OR_RETURN(schema_version_, read_schema_version(*db_));
     QUIRE_RETURN_IF_ERROR(load_meta(meta, options).with_context("index '" + dir_ + "'"));
@@ -88,17 +93,17 @@ class StoreImpl final : public Store {
   const RepairReport& repair_report() const override { return repair_; }
 
   int64_t schema_version() const override {
-    std::shared_lock lock(mu_);
+    auto lock = lock_shared();
     return schema_version_;
   }
 
   int64_t generation() const override {
-    std::shared_lock lock(mu_);
+    auto lock = lock_shared();
     return generation_;
   }
 
   Result<std::optional<EmbeddingModelInfo>> embedding_model() override {
-    std::shared_lock lock(mu_);
+    auto lock = lock_shared();
     return model_;
   }
 
@@ -109,7 +114,7 @@ class StoreImpl final : public Store {
       return invalid_argument_error("embedding model " + describe_model(model) +
                                     ": expected a name, a fingerprint and a dim in 1..65536");
     }
-    std::unique_lock lock(mu_);
+    ExclusiveLock lock(*this);
     if (model_.has_value() && model_->fingerprint == model.fingerprint &&
         model_->dim == model.dim) {
       return ok_status();
@@ -146,7 +151,7 @@ class StoreImpl final : public Store {
 
   Result<int64_t> put_document(const DocumentRecord& doc, const std::vector<ChunkRecord>& chunks,
                                const std::vector<std::vector<float>>& vectors) override {
-    std::unique_lock lock(mu_);
+    ExclusiveLock lock(*this);
     QUIRE_RETURN_IF_ERROR(check_vectors(doc, chunks, vectors));
     DocumentRecord record = doc;
     record.status = "indexed";
@@ -180,7 +185,7 @@ class StoreImpl final : public Store {
 
   Status put_failure(const DocumentRecord& doc) override {
     if (doc.path.empty()) return invalid_argument_error("put_failure: empty document path");
-    std::unique_lock lock(mu_);
+    ExclusiveLock lock(*this);
     DocumentRecord record = doc;
     record.status = "failed";
     MetadataStore meta(*db_);
@@ -195,7 +200,7 @@ class StoreImpl final : public Store {
   }
 
   Status remove_document(int64_t id) override {
-    std::unique_lock lock(mu_);
+    ExclusiveLock lock(*this);
     MetadataStore meta(*db_);
     QUIRE_ASSIGN_OR_RETURN(Transaction transaction, Transaction::begin(*db_));
     QUIRE_ASSIGN_OR_RETURN(std::vector<int64_t> removed_ids, meta.vector_ids_of(id));
@@ -214,10 +219,10 @@ class StoreImpl final : public Store {
   Status flush() override {
     std::lock_guard flush_lock(flush_mu_);
     {
-      std::shared_lock lock(mu_);
+      auto lock = lock_shared();
       if (!vectors_->needs_rebuild()) return vectors_->save(generation_);
     }
-    std::unique_lock lock(mu_);
+    ExclusiveLock lock(*this);
     if (vectors_->needs_rebuild()) {
       MetadataStore meta(*db_);
       QUIRE_ASSIGN_OR_RETURN(int64_t count, vectors_->rebuild(meta));
@@ -277,7 +282,7 @@ class StoreImpl final : public Store {
     QUIRE_RETURN_IF_ERROR(check_search_filter(filter).with_context("search_bm25"));
     const std::string expression = bm25_match_expression(query);
     if (k == 0 || expression.empty()) return std::vector<SearchHit>();
-    std::shared_lock lock(mu_);
+    auto lock = lock_shared();
     QUIRE_ASSIGN_OR_RETURN(ReaderPool::Lease lease, readers_.acquire());
     MetadataStore meta(lease.db());
     auto hits = [&]() -> Result<std::vector<SearchHit>> {
@@ -317,10 +322,26 @@ class StoreImpl final : public Store {
   }
 
  private:
+  // The exclusive lock, taken through the writers' gate (see the class comment).
+  class ExclusiveLock {
+   public:
+    explicit ExclusiveLock(const StoreImpl& store) : gate_(store.write_gate_), lock_(store.mu_) {}
+
+   private:
+    std::unique_lock<std::mutex> gate_;  // released after lock_ (reverse order)
+    std::unique_lock<std::shared_mutex> lock_;
+  };
+
+  // The shared lock, after waiting for any writer that is waiting or writing.
+  std::shared_lock<std::shared_mutex> lock_shared() const {
+    { std::lock_guard gate(write_gate_); }
+    return std::shared_lock(mu_);
+  }
+
   // Runs `body` with a pooled read connection under the shared lock.
   template <typename Body>
   auto read(Body&& body) -> decltype(body(std::declval<MetadataStore&>())) {
-    std::shared_lock lock(mu_);
+    auto lock = lock_shared();
     QUIRE_ASSIGN_OR_RETURN(ReaderPool::Lease lease, readers_.acquire());
     MetadataStore meta(lease.db());
     return body(meta);
@@ -330,10 +351,10 @@ class StoreImpl final : public Store {
   // update) is rebuilt under the exclusive lock first.
   Result<std::shared_lock<std::shared_mutex>> lock_vectors_shared() {
     while (true) {
-      std::shared_lock lock(mu_);
+      auto lock = lock_shared();
       if (!vectors_->broken()) return lock;
       lock.unlock();
-      std::unique_lock exclusive(mu_);
+      ExclusiveLock exclusive(*this);
       MetadataStore meta(*db_);
       QUIRE_RETURN_IF_ERROR(vectors_->repair_if_broken(meta));
     }
@@ -412,6 +433,7 @@ class StoreImpl final : public Store {
   }
 
   mutable std::shared_mutex mu_;
+  mutable std::mutex write_gate_;  // held by a writer while it waits for and holds mu_
   std::mutex flush_mu_;
   const std::string dir_;
   std::unique_ptr<SqliteDb> db_;  // the write connection (and open()'s reads)

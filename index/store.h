@@ -30,7 +30,8 @@
 //     returned before it began, and no part of one that has not.
 //   - writes are exclusive (they wait for running reads, and reads wait for them):
 //     set_embedding_model, put_document, put_failure, remove_document. They use the one write
-//     connection.
+//     connection. A waiting writer holds back reads that start after it, so a steady stream of
+//     searches cannot starve it (std::shared_mutex alone prefers readers).
 //   - flush() runs one at a time, concurrently with reads; it takes the exclusive lock only when
 //     the FAISS index must be rebuilt first (HNSW after removals, or a failed update).
 //   - A read that finds the FAISS index broken by a failed update (rare) repairs it under the

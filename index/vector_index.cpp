@@ -309,30 +309,33 @@ Result<std::vector<SearchHit>> VectorIndex::search_among(
   const int64_t want = std::min<int64_t>(k, static_cast<int64_t>(positions.size()));
   if (want <= 0) return hits;
 
-  std::vector<float> distances(static_cast<size_t>(want));
-  std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(want));
-  QUIRE_RETURN_IF_ERROR(guarded("searching the vector index with a filter", [&] {
-    faiss::IDSelectorBatch selector(positions.size(), positions.data());
-    if (kind_ == VectorIndexKind::kHnsw) {
-      faiss::SearchParametersHNSW params;
-      params.sel = &selector;
-      params.efSearch = std::max<int>(kHnswEfSearch, static_cast<int>(want));
-      index_->index->search(1, query, want, distances.data(), labels.data(), &params);
-    } else {
-      faiss::SearchParameters params;
-      params.sel = &selector;
-      index_->index->search(1, query, want, distances.data(), labels.data(), &params);
+  const bool small = kind_ == VectorIndexKind::kHnsw &&
+                     static_cast<int64_t>(positions.size()) <= kHnswExactScanMax;
+  if (!small) {
+    std::vector<float> distances(static_cast<size_t>(want));
+    std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(want));
+    QUIRE_RETURN_IF_ERROR(guarded("searching the vector index with a filter", [&] {
+      faiss::IDSelectorBatch selector(positions.size(), positions.data());
+      if (kind_ == VectorIndexKind::kHnsw) {
+        faiss::SearchParametersHNSW params;
+        params.sel = &selector;
+        params.efSearch = std::max<int>(kHnswEfSearch, static_cast<int>(want));
+        index_->index->search(1, query, want, distances.data(), labels.data(), &params);
+      } else {
+        faiss::SearchParameters params;
+        params.sel = &selector;
+        index_->index->search(1, query, want, distances.data(), labels.data(), &params);
+      }
+    }));
+    for (int64_t i = 0; i < want; ++i) {
+      if (labels[i] < 0) continue;
+      hits.push_back(SearchHit{index_->id_map[static_cast<size_t>(labels[i])],
+                               static_cast<double>(distances[i])});
     }
-  }));
-  for (int64_t i = 0; i < want; ++i) {
-    if (labels[i] < 0) continue;
-    hits.push_back(SearchHit{index_->id_map[static_cast<size_t>(labels[i])],
-                             static_cast<double>(distances[i])});
+    if (static_cast<int64_t>(hits.size()) == want) return hits;
   }
-  if (static_cast<int64_t>(hits.size()) == want) return hits;
 
-  // The graph walk fell short: score every allowed vector exactly (they are few, or the walk
-  // would have found them).
+  // Few allowed vectors, or a graph walk that fell short: score every allowed vector exactly.
   hits.clear();
   hits.reserve(positions.size());
   std::vector<float> vector(static_cast<size_t>(dim_));

@@ -37,6 +37,9 @@ namespace quire::index {
 inline constexpr int kHnswM = 32;
 inline constexpr int kHnswEfConstruction = 80;
 inline constexpr int kHnswEfSearch = 64;
+// A filtered HNSW search over at most this many allowed vectors scans them exactly instead of
+// walking the graph: cheaper at this size (dim multiply-adds each), and exact.
+inline constexpr int64_t kHnswExactScanMax = 1024;
 
 class VectorIndex {
  public:
@@ -64,9 +67,10 @@ class VectorIndex {
   Result<std::vector<SearchHit>> search(const float* query, int64_t k) const;
   // The k best among the vectors whose ids are in `allowed` (ids not held are ignored;
   // duplicates count once), best first: exactly min(k, allowed ids held) hits. Flat: the exact
-  // scan restricted by a FAISS IDSelector. HNSW: the graph search restricted the same way with
-  // efSearch widened to k, and, when the graph walk falls short of that count (a restrictive
-  // filter strands it), an exact scan of the allowed vectors instead.
+  // scan restricted by a FAISS IDSelector. HNSW: an exact scan of the allowed vectors when they
+  // are at most kHnswExactScanMax; otherwise the graph search restricted by the IDSelector with
+  // efSearch widened to k, and, when that walk falls short of the count (a restrictive filter
+  // can strand it), the exact scan after all.
   Result<std::vector<SearchHit>> search_among(const float* query, int64_t k,
                                               const std::vector<int64_t>& allowed) const;
   // Copies the vector stored under `id` into `out` (dim() floats); false when it is not held.
