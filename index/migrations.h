@@ -3,6 +3,10 @@
 // Migration N takes the schema from version N-1 to N. Each one runs in its own transaction
 // together with the update of meta 'schema_version', so a crash leaves the database at one
 // version or the next, never in between. Version 0 is an empty database (no meta table).
+//
+// Thread-safety: migrations() and latest_schema_version() are constant tables, safe from any
+// thread. read_schema_version() and migrate() use the connection given, so they follow its rule
+// (one thread at a time per SqliteDb); Store runs them in open(), before any other call.
 #pragma once
 
 #include <cstdint>

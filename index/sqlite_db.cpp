@@ -178,6 +178,28 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path) {
   return db;
 }
 
+Result<std::unique_ptr<SqliteDb>> SqliteDb::open_reader(const std::string& path) {
+  sqlite3* handle = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status status = sqlite_status(handle, rc, "opening database '" + path + "' for reading");
+    sqlite3_close(handle);
+    return status;
+  }
+  std::unique_ptr<SqliteDb> db(new SqliteDb(handle, path));
+  sqlite3_extended_result_codes(handle, 1);
+  QUIRE_RETURN_IF_ERROR(db->exec("PRAGMA busy_timeout=5000; PRAGMA query_only=ON"));
+  QUIRE_ASSIGN_OR_RETURN(Statement journal, db->prepare_uncached("PRAGMA journal_mode"));
+  QUIRE_ASSIGN_OR_RETURN(bool row, journal.step());
+  if (!row || journal.column_text(0) != "wal") {
+    return failed_precondition_error("database '" + path +
+                                     "': a reader needs WAL journal mode (got '" +
+                                     (row ? journal.column_text(0) : std::string()) + "')");
+  }
+  return db;
+}
+
 SqliteDb::~SqliteDb() {
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
   // Closing the last connection checkpoints the WAL into the database file.

@@ -5,8 +5,11 @@
 // CORRUPT/NOTADB -> kDataLoss, FULL/NOMEM -> kResourceExhausted, CANTOPEN/PERM/READONLY/AUTH ->
 // kFailedPrecondition, CONSTRAINT/MISMATCH/RANGE -> kInvalidArgument, anything else -> kInternal.
 //
-// Thread-safety: none. A SqliteDb and its statements belong to one thread at a time (Store
-// serializes its calls).
+// Thread-safety: none. A SqliteDb and its statements belong to one thread at a time: connections
+// are opened with SQLITE_OPEN_NOMUTEX, so two threads must never use one connection (or its
+// statements) at once. Parallel readers each take their own connection (see reader_pool.h);
+// separate connections to one database may be used from separate threads concurrently, with
+// WAL giving each read transaction a consistent snapshot.
 #pragma once
 
 #include <sqlite3.h>
@@ -92,6 +95,10 @@ class SqliteDb {
   //   foreign_keys=ON      chunks cascade with their document
   //   busy_timeout=5000    waits (ms) for another connection's lock instead of failing at once
   static Result<std::unique_ptr<SqliteDb>> open(const std::string& path);
+  // A read-only connection to a database that open() has already set up (WAL mode): the same
+  // busy_timeout, and query_only=ON so that a write through it fails (kFailedPrecondition)
+  // instead of taking the write lock. kFailedPrecondition when the database is not in WAL mode.
+  static Result<std::unique_ptr<SqliteDb>> open_reader(const std::string& path);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

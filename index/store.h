@@ -13,7 +13,29 @@
 // Ids: documents and chunks use AUTOINCREMENT rowids, never reused after a deletion, so a FAISS
 // id (= chunk id) or a document id held by a client cannot come to name another row.
 //
-// Thread-safety: one Store per process and directory; calls are serialized internally.
+// Parts (one concern per file): MetadataStore (metadata_store.h, the SQL), VectorIndex
+// (vector_index.h, the FAISS adapter), VectorSync (vector_sync.h, keeping FAISS equal to SQLite:
+// generations, repair on open), vector_files.h (file names, temp file + rename), bm25_query.h
+// (user text -> FTS5 MATCH), search_filter.h / path_glob.h (search filters), reader_pool.h (read
+// connections). Store is the facade that keeps them consistent.
+//
+// Thread-safety: one Store per process and directory; every method may be called from any thread.
+// Inside, a std::shared_mutex orders the calls:
+//   - reads run concurrently with each other: schema_version, generation, embedding_model,
+//     find_document, get_document, list_documents, documents_without_vectors, chunks_of,
+//     get_chunks, chunk_count, vector_count, get_vectors, search_bm25, search_dense. Each reader
+//     takes its own SQLite connection from a pool (SQLite serializes the users of one
+//     connection; separate connections read in parallel under WAL) and searches FAISS, whose
+//     const searches are safe in parallel. A read sees one consistent state: every write that
+//     returned before it began, and no part of one that has not.
+//   - writes are exclusive (they wait for running reads, and reads wait for them):
+//     set_embedding_model, put_document, put_failure, remove_document. They use the one write
+//     connection. A waiting writer holds back reads that start after it, so a steady stream of
+//     searches cannot starve it (std::shared_mutex alone prefers readers).
+//   - flush() runs one at a time, concurrently with reads; it takes the exclusive lock only when
+//     the FAISS index must be rebuilt first (HNSW after removals, or a failed update).
+//   - A read that finds the FAISS index broken by a failed update (rare) repairs it under the
+//     exclusive lock first.
 #pragma once
 
 #include <cstdint>
@@ -23,40 +45,10 @@
 #include <vector>
 
 #include "engine/core/status.h"
+#include "index/records.h"
+#include "index/search_filter.h"
 
 namespace quire::index {
-
-struct DocumentRecord {
-  int64_t id = 0;
-  std::string path;    // as given (absolute), unique
-  std::string sha256;  // content hash of the file
-  int64_t mtime = 0;   // seconds since the epoch
-  int64_t size = 0;    // bytes
-  std::string title;
-  int64_t pages = 0;
-  std::string status;  // "indexed" or "failed"
-  std::string error;   // why it failed
-};
-
-struct ChunkRecord {
-  int64_t id = 0;  // SQLite rowid = FAISS id
-  int64_t doc_id = 0;
-  int64_t ord = 0;         // position within the document
-  int64_t page_start = 0;  // 1-based, inclusive
-  int64_t page_end = 0;
-  int64_t char_start = 0;  // offsets into the document's normalized text
-  int64_t char_end = 0;
-  int64_t n_tokens = 0;
-  std::string text;
-};
-
-struct EmbeddingModelInfo {
-  std::string name;
-  int64_t dim = 0;
-  std::string fingerprint;  // sha256 of the model's tensor data
-};
-
-enum class VectorIndexKind { kFlat, kHnsw };
 
 struct StoreOptions {
   // Used when the store is created; recorded in meta 'index_kind', which wins on later opens.
@@ -69,20 +61,17 @@ struct RepairReport {
   int64_t temp_files_removed = 0;
 };
 
-struct SearchHit {
-  int64_t chunk_id = 0;
-  double score = 0;  // higher is better (inner product; negated BM25)
-};
-
 class Store {
  public:
   // Opens or creates the store in `dir` (created if missing), runs pending migrations, removes
   // leftover temporary files, and makes FAISS agree with SQLite.
   static Result<std::unique_ptr<Store>> open(const std::string& dir,
                                              const StoreOptions& options = {});
-  // Flushes (best effort: a failure is logged, and the next open() rebuilds the file).
+  // Flushes (best effort: a failure is logged, and the next open() rebuilds the file). No other
+  // call may be running or start.
   virtual ~Store() = default;
 
+  // Set by open(); immutable afterwards (no lock needed).
   virtual const RepairReport& repair_report() const = 0;
   virtual int64_t schema_version() const = 0;
   virtual int64_t generation() const = 0;
@@ -127,16 +116,30 @@ class Store {
   virtual Result<int64_t> chunk_count() = 0;
   virtual Result<int64_t> vector_count() = 0;  // vectors in the FAISS index
 
+  // The stored vectors of these chunks (as given to put_document, so L2-normalized when the
+  // caller normalized them; dim floats each), in the order given, read from the in-memory FAISS
+  // index. Like get_chunks, ids without a vector are skipped: chunks that do not exist (or were
+  // deleted), BM25-only chunks, chunks whose vectors a re-embed dropped. A caller that needs to
+  // know which came back reads ChunkVector::chunk_id. kFailedPrecondition on a store without an
+  // embedding model (BM25-only): it holds no vectors at all.
+  virtual Result<std::vector<ChunkVector>> get_vectors(const std::vector<int64_t>& ids) = 0;
+
   // FTS5 BM25 over chunk text (unicode61 + porter). The query is plain text; it is tokenized
-  // and OR-ed, so punctuation in user input cannot break FTS5 syntax. Best first; score is
-  // -bm25(). An empty query (no letters or digits) or k == 0 gives no hits; k < 0 is
-  // kInvalidArgument.
-  virtual Result<std::vector<SearchHit>> search_bm25(const std::string& query, int64_t k) = 0;
+  // and OR-ed (bm25_query.h), so punctuation in user input cannot break FTS5 syntax. Best
+  // first; score is -bm25(). An empty query (no letters or digits) or k == 0 gives no hits;
+  // k < 0 is kInvalidArgument. With a filter, only chunks of documents that pass it count, and
+  // up to k of those come back (the filter is part of the SQL, applied before the limit).
+  // kInvalidArgument for a bad filter (see check_search_filter).
+  virtual Result<std::vector<SearchHit>> search_bm25(const std::string& query, int64_t k,
+                                                     const SearchFilter& filter = {}) = 0;
   // Inner product against the (normalized) chunk vectors, best first. kFailedPrecondition on a
-  // store without an embedding model; kInvalidArgument when query.size() is not its dim or
-  // k < 0. Vectors of chunks deleted since the last rebuild (HNSW) are skipped.
-  virtual Result<std::vector<SearchHit>> search_dense(const std::vector<float>& query,
-                                                      int64_t k) = 0;
+  // store without an embedding model; kInvalidArgument when query.size() is not its dim, k < 0,
+  // or the filter is bad. Vectors of chunks deleted since the last rebuild (HNSW) are skipped.
+  // With a filter, the search runs over the vectors of the documents that pass it only (a FAISS
+  // IDSelector; for HNSW an exact scan of them when the graph walk falls short), so it returns
+  // min(k, their vector count) hits: a filter never silently costs recall.
+  virtual Result<std::vector<SearchHit>> search_dense(const std::vector<float>& query, int64_t k,
+                                                      const SearchFilter& filter = {}) = 0;
 };
 
 }  // namespace quire::index

@@ -4,6 +4,7 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
@@ -175,16 +176,6 @@ Status verify_file(const std::string& path) {
 
 }  // namespace
 
-const char* vector_index_kind_name(VectorIndexKind kind) {
-  switch (kind) {
-    case VectorIndexKind::kFlat:
-      return "flat";
-    case VectorIndexKind::kHnsw:
-      return "hnsw";
-  }
-  return "unknown";
-}
-
 VectorIndex::VectorIndex(VectorIndexKind kind, int64_t dim,
                          std::unique_ptr<faiss::IndexIDMap2> index)
     : kind_(kind), dim_(dim), index_(std::move(index)) {}
@@ -300,6 +291,76 @@ Result<std::vector<SearchHit>> VectorIndex::search(const float* query, int64_t k
     hits.push_back(SearchHit{labels[i], static_cast<double>(distances[i])});
   }
   return hits;
+}
+
+Result<std::vector<SearchHit>> VectorIndex::search_among(
+    const float* query, int64_t k, const std::vector<int64_t>& allowed) const {
+  std::vector<SearchHit> hits;
+  // Positions inside the wrapped index: FAISS 1.7's IndexIDMap refuses SearchParameters, so the
+  // selector goes to the inner index, which numbers its vectors 0..ntotal-1.
+  std::vector<faiss::Index::idx_t> positions;
+  positions.reserve(allowed.size());
+  for (int64_t id : allowed) {
+    auto it = index_->rev_map.find(id);
+    if (it != index_->rev_map.end()) positions.push_back(it->second);
+  }
+  std::sort(positions.begin(), positions.end());
+  positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+  const int64_t want = std::min<int64_t>(k, static_cast<int64_t>(positions.size()));
+  if (want <= 0) return hits;
+
+  const bool small = kind_ == VectorIndexKind::kHnsw &&
+                     static_cast<int64_t>(positions.size()) <= kHnswExactScanMax;
+  if (!small) {
+    std::vector<float> distances(static_cast<size_t>(want));
+    std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(want));
+    QUIRE_RETURN_IF_ERROR(guarded("searching the vector index with a filter", [&] {
+      faiss::IDSelectorBatch selector(positions.size(), positions.data());
+      if (kind_ == VectorIndexKind::kHnsw) {
+        faiss::SearchParametersHNSW params;
+        params.sel = &selector;
+        params.efSearch = std::max<int>(kHnswEfSearch, static_cast<int>(want));
+        index_->index->search(1, query, want, distances.data(), labels.data(), &params);
+      } else {
+        faiss::SearchParameters params;
+        params.sel = &selector;
+        index_->index->search(1, query, want, distances.data(), labels.data(), &params);
+      }
+    }));
+    for (int64_t i = 0; i < want; ++i) {
+      if (labels[i] < 0) continue;
+      hits.push_back(SearchHit{index_->id_map[static_cast<size_t>(labels[i])],
+                               static_cast<double>(distances[i])});
+    }
+    if (static_cast<int64_t>(hits.size()) == want) return hits;
+  }
+
+  // Few allowed vectors, or a graph walk that fell short: score every allowed vector exactly.
+  hits.clear();
+  hits.reserve(positions.size());
+  std::vector<float> vector(static_cast<size_t>(dim_));
+  QUIRE_RETURN_IF_ERROR(guarded("scanning the filtered vectors", [&] {
+    for (faiss::Index::idx_t position : positions) {
+      index_->index->reconstruct(position, vector.data());
+      double dot = 0;
+      for (int64_t j = 0; j < dim_; ++j) dot += static_cast<double>(query[j]) * vector[j];
+      hits.push_back(SearchHit{index_->id_map[static_cast<size_t>(position)], dot});
+    }
+  }));
+  auto better = [](const SearchHit& a, const SearchHit& b) {
+    return a.score != b.score ? a.score > b.score : a.chunk_id < b.chunk_id;
+  };
+  std::partial_sort(hits.begin(), hits.begin() + want, hits.end(), better);
+  hits.resize(static_cast<size_t>(want));
+  return hits;
+}
+
+Result<bool> VectorIndex::reconstruct(int64_t id, float* out) const {
+  auto it = index_->rev_map.find(id);
+  if (it == index_->rev_map.end()) return false;
+  QUIRE_RETURN_IF_ERROR(guarded("reading vector " + std::to_string(id),
+                                [&] { index_->index->reconstruct(it->second, out); }));
+  return true;
 }
 
 std::vector<int64_t> VectorIndex::ids() const {

@@ -10,7 +10,9 @@
 // they come back as a Status (kInternal, kResourceExhausted, or kDataLoss for an unreadable
 // file). HNSW cannot remove vectors: remove() answers kUnimplemented and the owner rebuilds.
 //
-// Thread-safety: searches may run concurrently with each other, not with add/remove/save.
+// Thread-safety: the const methods (search, search_among, reconstruct, ids, size, save) may run
+// concurrently with each other; add and remove need the index to themselves (Store holds its
+// lock exclusively for them and shared for the rest).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +21,7 @@
 #include <vector>
 
 #include "engine/core/status.h"
-#include "index/store.h"
+#include "index/records.h"
 
 namespace faiss {
 struct Index;
@@ -35,8 +37,9 @@ namespace quire::index {
 inline constexpr int kHnswM = 32;
 inline constexpr int kHnswEfConstruction = 80;
 inline constexpr int kHnswEfSearch = 64;
-
-const char* vector_index_kind_name(VectorIndexKind kind);  // "flat", "hnsw"
+// A filtered HNSW search over at most this many allowed vectors scans them exactly instead of
+// walking the graph: cheaper at this size (dim multiply-adds each), and exact.
+inline constexpr int64_t kHnswExactScanMax = 1024;
 
 class VectorIndex {
  public:
@@ -62,6 +65,16 @@ class VectorIndex {
   Result<int64_t> remove(const std::vector<int64_t>& ids);
   // The k best by inner product, best first; fewer when the index holds fewer.
   Result<std::vector<SearchHit>> search(const float* query, int64_t k) const;
+  // The k best among the vectors whose ids are in `allowed` (ids not held are ignored;
+  // duplicates count once), best first: exactly min(k, allowed ids held) hits. Flat: the exact
+  // scan restricted by a FAISS IDSelector. HNSW: an exact scan of the allowed vectors when they
+  // are at most kHnswExactScanMax; otherwise the graph search restricted by the IDSelector with
+  // efSearch widened to k, and, when that walk falls short of the count (a restrictive filter
+  // can strand it), the exact scan after all.
+  Result<std::vector<SearchHit>> search_among(const float* query, int64_t k,
+                                              const std::vector<int64_t>& allowed) const;
+  // Copies the vector stored under `id` into `out` (dim() floats); false when it is not held.
+  Result<bool> reconstruct(int64_t id, float* out) const;
   // The ids held, in insertion order.
   std::vector<int64_t> ids() const;
 

@@ -1,0 +1,34 @@
+// User text -> an FTS5 MATCH expression for BM25 search over chunk text.
+//
+// The user's words are never parsed as FTS5 syntax: the query is split into terms (maximal runs
+// of ASCII letters and digits, or of non-ASCII bytes, so words in any script survive and the
+// unicode61 tokenizer splits them further inside the quotes), lowercased (ASCII), de-duplicated
+// in order of first appearance, capped at kMaxBm25QueryTerms, and each term is written as an
+// FTS5 string ("term") joined with OR. A term never holds '"' or any other ASCII punctuation, so
+// quotes, parentheses, '*', ':', '^', '-', '+' and the operators AND / OR / NOT / NEAR are just
+// words or separators. Nothing here consults the index; it is pure text processing.
+//
+// Thread-safety: pure functions; any number of calls may run concurrently.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace quire::index {
+
+// More terms add latency, not recall.
+inline constexpr size_t kMaxBm25QueryTerms = 64;
+
+// The terms of `query` as described above; empty when it holds no letter or digit.
+std::vector<std::string> bm25_query_terms(std::string_view query);
+
+// "\"a\" OR \"b\"" for the terms {a, b}; empty for no terms. Each term must hold no '"' (terms
+// from bm25_query_terms never do).
+std::string fts5_match_any(const std::vector<std::string>& terms);
+
+// fts5_match_any(bm25_query_terms(query)): empty when the query has no terms (search nothing).
+std::string bm25_match_expression(std::string_view query);
+
+}  // namespace quire::index
