@@ -21,6 +21,20 @@
 namespace quire::ingest {
 namespace fs = std::filesystem;
 
+const char* outcome_name(IndexOutcome outcome) {
+  switch (outcome) {
+    case IndexOutcome::kIndexed:
+      return "indexed";
+    case IndexOutcome::kUnchanged:
+      return "unchanged";
+    case IndexOutcome::kFailed:
+      return "failed";
+    case IndexOutcome::kRemoved:
+      return "removed";
+  }
+  return "unknown";
+}
+
 std::string canonical_path(const std::string& path) {
   std::error_code ec;
   fs::path p = fs::absolute(path, ec);
@@ -194,7 +208,8 @@ Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* e
     progress.current = record.path;
     if (p->unchanged) {
       ++summary.unchanged;
-      progress.outcome = "unchanged";
+      progress.outcome = IndexOutcome::kUnchanged;
+      progress.error.clear();
     } else if (!p->status.ok()) {
       record.status = "failed";
       record.error = p->status.message();
@@ -205,7 +220,8 @@ Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* e
       }
       ++summary.failed;
       summary.failures.emplace_back(record.path, record.error);
-      progress.outcome = "failed: " + record.error;
+      progress.outcome = IndexOutcome::kFailed;
+      progress.error = record.error;
     } else {
       std::vector<index::ChunkRecord> chunks;
       std::vector<std::string> texts;
@@ -241,7 +257,8 @@ Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* e
       summary.chunks += static_cast<int64_t>(chunks.size());
       progress.pages += record.pages;
       progress.chunks += static_cast<int64_t>(chunks.size());
-      progress.outcome = "indexed";
+      progress.outcome = IndexOutcome::kIndexed;
+      progress.error.clear();
       if (++since_flush >= options.flush_every_documents) {
         Timer tf;
         status = store.flush();
@@ -328,7 +345,7 @@ Result<IndexSummary> IndexPipeline::index_paths(const std::vector<std::string>& 
       if (options_.on_progress) {
         IndexProgress p;
         p.current = path;
-        p.outcome = "removed";
+        p.outcome = IndexOutcome::kRemoved;
         options_.on_progress(p);
       }
     }
