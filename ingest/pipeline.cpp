@@ -115,6 +115,7 @@ Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& c
     }
     p.pages = {Page{1, body}};
   } else {
+    // One mapping: the hash and the extraction read the same bytes.
     auto mapped = MappedFile::open(work.record.path);
     if (!mapped.ok()) {
       p.status = mapped.status();
@@ -127,7 +128,7 @@ Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& c
       p.work = std::move(work);
       return p;
     }
-    auto doc = extract_document(work.record.path);
+    auto doc = extract_document(work.record.path, mapped->bytes());
     if (!doc.ok()) {
       p.status = doc.status();
       p.work = std::move(work);
