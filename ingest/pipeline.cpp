@@ -57,7 +57,7 @@ struct Prepared {
   Status status;
   bool unchanged = false;  // same content as stored
   std::vector<Page> pages;
-  std::vector<Chunk> chunks;
+  EncodedChunks chunks;  // token_ids empty without an embedder
   double t_extract = 0, t_normalize = 0, t_chunk = 0;
 };
 
@@ -100,7 +100,8 @@ class PreparedQueue {
   bool done_ = false, cancelled_ = false;
 };
 
-Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& count) {
+// `encode` is null without an embedder: chunks are measured with estimate_tokens().
+Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenEncoder* encode) {
   Prepared p;
   Timer t;
   if (work.text) {
@@ -142,7 +143,11 @@ Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& c
   normalize_pages(p.pages);
   p.t_normalize = t.elapsed_s();
   t.reset();
-  p.chunks = chunk_pages(p.pages, chunker, count);
+  if (encode != nullptr) {
+    p.chunks = chunk_pages_encoded(p.pages, chunker, *encode);
+  } else {
+    p.chunks.chunks = chunk_pages(p.pages, chunker, estimate_tokens);
+  }
   p.t_chunk = t.elapsed_s();
   work.record.pages = static_cast<int64_t>(p.pages.size());
   p.work = std::move(work);
@@ -184,17 +189,18 @@ namespace {
 // Runs the work list through extraction (second thread) and embedding + writing (this thread).
 Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* embedder,
                 const PipelineOptions& options, IndexSummary& summary) {
-  TokenCounter count = estimate_tokens;
+  TokenEncoder encode;
   if (embedder != nullptr) {
     const engine::Tokenizer& tokenizer = embedder->tokenizer();
-    count = [&tokenizer](std::string_view text) {
-      return static_cast<int64_t>(tokenizer.encode(text, false, false).size());
+    encode = [&tokenizer](std::string_view text) {
+      return tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/false);
     };
   }
+  const TokenEncoder* encoder = embedder != nullptr ? &encode : nullptr;
   Timer timer;
   PreparedQueue queue(4);
   std::thread producer([&] {
-    for (auto& w : work) queue.push(prepare(std::move(w), options.chunker, count));
+    for (auto& w : work) queue.push(prepare(std::move(w), options.chunker, encoder));
     queue.close();
   });
   Status status;
@@ -224,17 +230,11 @@ Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* e
       progress.outcome = IndexOutcome::kFailed;
       progress.error = record.error;
     } else {
-      std::vector<index::ChunkRecord> chunks;
-      std::vector<std::string> texts;
-      for (const Chunk& c : p->chunks) {
-        chunks.push_back(index::ChunkRecord{0, 0, c.ord, c.page_start, c.page_end, c.char_start,
-                                            c.char_end, c.n_tokens, c.text});
-        texts.push_back(c.text);
-      }
+      const std::vector<index::ChunkRecord>& chunks = p->chunks.chunks;
       std::vector<std::vector<float>> vectors;
-      if (embedder != nullptr && !texts.empty()) {
+      if (embedder != nullptr && !chunks.empty()) {
         Timer t;
-        auto embedded = embedder->embed(texts);
+        auto embedded = embedder->embed_tokens(p->chunks.token_ids);
         if (!embedded.ok()) {
           status = embedded.status().with_context("embedding '" + record.path + "'");
           break;

@@ -77,7 +77,9 @@ struct TextDocument {
 
 class IndexPipeline {
  public:
-  // `embedder` may be nullptr: a BM25-only index.
+  // `embedder` may be nullptr: a BM25-only index. Chunks are tokenized once, by the chunker
+  // (tokenizer().encode with special tokens, parse_special off: document text is never read as
+  // control tokens), and embedded from those ids (Embedder::embed_tokens).
   IndexPipeline(index::Store& store, engine::Embedder* embedder, PipelineOptions options);
 
   // Indexes every supported file under `roots` (files or directories, recursively; hidden
