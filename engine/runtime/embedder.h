@@ -55,7 +55,8 @@ class Embedder {
   // ids as tokenizer().encode(text, add_special=true, ...) returns them (special tokens
   // included), and is truncated the same way (its first max_tokens() - 1 ids and [SEP]).
   // Sequences are packed into batches exactly as embed() packs texts, so the vectors are
-  // bit-identical. Ids must be in [0, tokenizer().vocab().size()) (kInvalidArgument otherwise).
+  // bit-identical. `seqs` is not modified (long ones are cut in a copy). Sequences must be
+  // non-empty with ids in [0, tokenizer().vocab().size()) (kInvalidArgument otherwise).
   virtual Result<std::vector<std::vector<float>>> embed_tokens(
       std::span<const std::vector<TokenId>> seqs, EmbedStats* stats = nullptr) = 0;
 
