@@ -61,19 +61,22 @@ class ProgressPrinter {
     if (tty_ && drawn_) std::fprintf(stderr, "\n");
   }
   void operator()(const ingest::IndexProgress& p) {
-    if (p.outcome == "removed") {
+    if (p.outcome == ingest::IndexOutcome::kRemoved) {
       clear();
       std::fprintf(stderr, "removed   %s\n", p.current.c_str());
       return;
     }
     if (!tty_) {
+      const std::string outcome = p.outcome == ingest::IndexOutcome::kFailed
+                                      ? "failed: " + p.error
+                                      : ingest::outcome_name(p.outcome);
       std::fprintf(stderr, "[%lld/%lld] %s %s\n", static_cast<long long>(p.files_done),
-                   static_cast<long long>(p.files_total), p.outcome.c_str(), p.current.c_str());
+                   static_cast<long long>(p.files_total), outcome.c_str(), p.current.c_str());
       return;
     }
-    if (p.outcome.rfind("failed", 0) == 0) {
+    if (p.outcome == ingest::IndexOutcome::kFailed) {
       clear();
-      std::fprintf(stderr, "failed    %s: %s\n", p.current.c_str(), p.outcome.substr(8).c_str());
+      std::fprintf(stderr, "failed    %s: %s\n", p.current.c_str(), p.error.c_str());
     }
     const double rate = p.seconds > 0 ? static_cast<double>(p.files_done) / p.seconds : 0;
     const double eta = rate > 0 ? static_cast<double>(p.files_total - p.files_done) / rate : 0;

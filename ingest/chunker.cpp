@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace quire::ingest {
@@ -132,20 +133,31 @@ void split_sentences(std::string_view text, size_t begin, size_t end,
   if (sentence_start < end) out.emplace_back(sentence_start, end);
 }
 
+// A chunk as the chunker finds it: units [first, last], its measured size and, when the chunker
+// has an encoder, its token ids.
+struct ChunkSpan {
+  size_t first = 0;
+  size_t last = 0;
+  int64_t n_tokens = 0;
+  std::vector<engine::TokenId> token_ids;
+};
+
 class Chunker {
  public:
-  Chunker(std::string_view text, const ChunkerOptions& options, const TokenCounter& count)
-      : text_(text), count_(count) {
+  // `encode` (may be null) measures whole chunks instead of `count`, as encode(text).size() -
+  // special_tokens, and their ids are kept.
+  Chunker(std::string_view text, const ChunkerOptions& options, const TokenCounter& count,
+          const TokenEncoder* encode = nullptr, int64_t special_tokens = 0)
+      : text_(text), count_(count), encode_(encode), special_tokens_(special_tokens) {
     target_ = std::max<int64_t>(1, options.target_tokens);
     overlap_ = std::clamp<int64_t>(options.overlap_tokens, 0, target_ - 1);
     fixed_cost_ = std::max<int64_t>(0, count_(std::string_view()));
     budget_ = std::max<int64_t>(1, target_ - fixed_cost_);
   }
 
-  // Chunks as [first unit, last unit] ranges over units().
-  std::vector<std::pair<size_t, size_t>> run() {
+  std::vector<ChunkSpan> run() {
     build_units();
-    std::vector<std::pair<size_t, size_t>> chunks;
+    std::vector<ChunkSpan> chunks;
     size_t next = 0;  // first unit not yet in any chunk
     while (next < units_.size()) {
       size_t first = next;
@@ -153,7 +165,8 @@ class Chunker {
       if (!chunks.empty() && overlap_ > 0) {
         // Trailing whole units of the previous chunk, up to overlap_ tokens; never its first
         // unit, so that every chunk moves forward.
-        const auto [prev_first, prev_last] = chunks.back();
+        const size_t prev_first = chunks.back().first;
+        const size_t prev_last = chunks.back().last;
         for (size_t j = prev_last; j > prev_first; --j) {
           if (sum + units_[j].tokens > overlap_) break;
           sum += units_[j].tokens;
@@ -177,17 +190,26 @@ class Chunker {
         if (best != 0) end = best;
       }
       // Summed pieces can undercount the whole (a tokenizer merges across pieces): measure the
-      // chunk and shrink it while it is over the target and more than one unit long.
+      // chunk and shrink it while it is over the target and more than one unit long. The last
+      // measurement is the chunk's size (and, with an encoder, its ids).
+      ChunkSpan chunk;
       for (;;) {
-        const int64_t measured = count_(span(first, end - 1));
-        if (measured <= target_ || (end - first) == 1) break;
+        if (encode_ != nullptr) {
+          chunk.token_ids = (*encode_)(span(first, end - 1));
+          chunk.n_tokens = static_cast<int64_t>(chunk.token_ids.size()) - special_tokens_;
+        } else {
+          chunk.n_tokens = count_(span(first, end - 1));
+        }
+        if (chunk.n_tokens <= target_ || (end - first) == 1) break;
         if (end - 1 > next) {
           --end;
         } else {
           ++first;  // only overlap is left to give up
         }
       }
-      chunks.emplace_back(first, end - 1);
+      chunk.first = first;
+      chunk.last = end - 1;
+      chunks.push_back(std::move(chunk));
       next = end;
     }
     return chunks;
@@ -285,6 +307,8 @@ class Chunker {
 
   std::string_view text_;
   const TokenCounter& count_;
+  const TokenEncoder* encode_;
+  int64_t special_tokens_;
   int64_t target_ = 0;
   int64_t overlap_ = 0;
   int64_t fixed_cost_ = 0;
@@ -322,8 +346,11 @@ std::string document_text(const std::vector<Page>& pages) {
   return text;
 }
 
-std::vector<Chunk> chunk_pages(const std::vector<Page>& pages, const ChunkerOptions& options,
-                               const TokenCounter& count_tokens) {
+namespace {
+
+EncodedChunks chunk_document(const std::vector<Page>& pages, const ChunkerOptions& options,
+                             const TokenCounter& count, const TokenEncoder* encode,
+                             int64_t special_tokens) {
   const std::string text = document_text(pages);
   std::vector<int64_t> page_starts;  // offset of each page's text in `text`
   page_starts.reserve(pages.size());
@@ -337,25 +364,43 @@ std::vector<Chunk> chunk_pages(const std::vector<Page>& pages, const ChunkerOpti
     return pages[static_cast<size_t>(it - page_starts.begin()) - 1].number;
   };
 
-  const TokenCounter estimate = [](std::string_view s) { return estimate_tokens(s); };
-  const TokenCounter& count = count_tokens ? count_tokens : estimate;
-  Chunker chunker(text, options, count);
-  const std::vector<std::pair<size_t, size_t>> ranges = chunker.run();
+  Chunker chunker(text, options, count, encode, special_tokens);
+  std::vector<ChunkSpan> spans = chunker.run();
 
-  std::vector<Chunk> chunks;
-  chunks.reserve(ranges.size());
-  for (const auto& [first, last] : ranges) {
-    Chunk chunk;
-    chunk.ord = static_cast<int64_t>(chunks.size());
-    chunk.char_start = chunker.units()[first].start;
-    chunk.char_end = chunker.units()[last].end;
-    chunk.text = std::string(chunker.span(first, last));
-    chunk.n_tokens = count(chunk.text);
+  EncodedChunks out;
+  out.chunks.reserve(spans.size());
+  if (encode != nullptr) out.token_ids.reserve(spans.size());
+  for (ChunkSpan& s : spans) {
+    index::ChunkRecord chunk;
+    chunk.ord = static_cast<int64_t>(out.chunks.size());
+    chunk.char_start = chunker.units()[s.first].start;
+    chunk.char_end = chunker.units()[s.last].end;
+    chunk.text = std::string(chunker.span(s.first, s.last));
+    chunk.n_tokens = s.n_tokens;
     chunk.page_start = page_at(chunk.char_start);
     chunk.page_end = page_at(chunk.char_end - 1);
-    chunks.push_back(std::move(chunk));
+    out.chunks.push_back(std::move(chunk));
+    if (encode != nullptr) out.token_ids.push_back(std::move(s.token_ids));
   }
-  return chunks;
+  return out;
+}
+
+}  // namespace
+
+std::vector<index::ChunkRecord> chunk_pages(const std::vector<Page>& pages,
+                                            const ChunkerOptions& options,
+                                            const TokenCounter& count_tokens) {
+  const TokenCounter estimate = [](std::string_view s) { return estimate_tokens(s); };
+  return chunk_document(pages, options, count_tokens ? count_tokens : estimate, nullptr, 0).chunks;
+}
+
+EncodedChunks chunk_pages_encoded(const std::vector<Page>& pages, const ChunkerOptions& options,
+                                  const TokenEncoder& encode) {
+  const int64_t special_tokens = static_cast<int64_t>(encode(std::string_view()).size());
+  const TokenCounter count = [&](std::string_view s) {
+    return static_cast<int64_t>(encode(s).size()) - special_tokens;
+  };
+  return chunk_document(pages, options, count, &encode, special_tokens);
 }
 
 }  // namespace quire::ingest

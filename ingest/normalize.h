@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ingest/extract.h"
+#include "ingest/document.h"
 
 namespace quire::ingest {
 

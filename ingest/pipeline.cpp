@@ -21,6 +21,20 @@
 namespace quire::ingest {
 namespace fs = std::filesystem;
 
+const char* outcome_name(IndexOutcome outcome) {
+  switch (outcome) {
+    case IndexOutcome::kIndexed:
+      return "indexed";
+    case IndexOutcome::kUnchanged:
+      return "unchanged";
+    case IndexOutcome::kFailed:
+      return "failed";
+    case IndexOutcome::kRemoved:
+      return "removed";
+  }
+  return "unknown";
+}
+
 std::string canonical_path(const std::string& path) {
   std::error_code ec;
   fs::path p = fs::absolute(path, ec);
@@ -43,7 +57,7 @@ struct Prepared {
   Status status;
   bool unchanged = false;  // same content as stored
   std::vector<Page> pages;
-  std::vector<Chunk> chunks;
+  EncodedChunks chunks;  // token_ids empty without an embedder
   double t_extract = 0, t_normalize = 0, t_chunk = 0;
 };
 
@@ -86,7 +100,8 @@ class PreparedQueue {
   bool done_ = false, cancelled_ = false;
 };
 
-Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& count) {
+// `encode` is null without an embedder: chunks are measured with estimate_tokens().
+Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenEncoder* encode) {
   Prepared p;
   Timer t;
   if (work.text) {
@@ -101,6 +116,7 @@ Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& c
     }
     p.pages = {Page{1, body}};
   } else {
+    // One mapping: the hash and the extraction read the same bytes.
     auto mapped = MappedFile::open(work.record.path);
     if (!mapped.ok()) {
       p.status = mapped.status();
@@ -113,7 +129,7 @@ Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& c
       p.work = std::move(work);
       return p;
     }
-    auto doc = extract_document(work.record.path);
+    auto doc = extract_document(work.record.path, mapped->bytes());
     if (!doc.ok()) {
       p.status = doc.status();
       p.work = std::move(work);
@@ -127,7 +143,11 @@ Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenCounter& c
   normalize_pages(p.pages);
   p.t_normalize = t.elapsed_s();
   t.reset();
-  p.chunks = chunk_pages(p.pages, chunker, count);
+  if (encode != nullptr) {
+    p.chunks = chunk_pages_encoded(p.pages, chunker, *encode);
+  } else {
+    p.chunks.chunks = chunk_pages(p.pages, chunker, estimate_tokens);
+  }
   p.t_chunk = t.elapsed_s();
   work.record.pages = static_cast<int64_t>(p.pages.size());
   p.work = std::move(work);
@@ -169,17 +189,18 @@ namespace {
 // Runs the work list through extraction (second thread) and embedding + writing (this thread).
 Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* embedder,
                 const PipelineOptions& options, IndexSummary& summary) {
-  TokenCounter count = estimate_tokens;
+  TokenEncoder encode;
   if (embedder != nullptr) {
     const engine::Tokenizer& tokenizer = embedder->tokenizer();
-    count = [&tokenizer](std::string_view text) {
-      return static_cast<int64_t>(tokenizer.encode(text, false, false).size());
+    encode = [&tokenizer](std::string_view text) {
+      return tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/false);
     };
   }
+  const TokenEncoder* encoder = embedder != nullptr ? &encode : nullptr;
   Timer timer;
   PreparedQueue queue(4);
   std::thread producer([&] {
-    for (auto& w : work) queue.push(prepare(std::move(w), options.chunker, count));
+    for (auto& w : work) queue.push(prepare(std::move(w), options.chunker, encoder));
     queue.close();
   });
   Status status;
@@ -194,7 +215,8 @@ Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* e
     progress.current = record.path;
     if (p->unchanged) {
       ++summary.unchanged;
-      progress.outcome = "unchanged";
+      progress.outcome = IndexOutcome::kUnchanged;
+      progress.error.clear();
     } else if (!p->status.ok()) {
       record.status = "failed";
       record.error = p->status.message();
@@ -205,19 +227,14 @@ Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* e
       }
       ++summary.failed;
       summary.failures.emplace_back(record.path, record.error);
-      progress.outcome = "failed: " + record.error;
+      progress.outcome = IndexOutcome::kFailed;
+      progress.error = record.error;
     } else {
-      std::vector<index::ChunkRecord> chunks;
-      std::vector<std::string> texts;
-      for (const Chunk& c : p->chunks) {
-        chunks.push_back(index::ChunkRecord{0, 0, c.ord, c.page_start, c.page_end, c.char_start,
-                                            c.char_end, c.n_tokens, c.text});
-        texts.push_back(c.text);
-      }
+      const std::vector<index::ChunkRecord>& chunks = p->chunks.chunks;
       std::vector<std::vector<float>> vectors;
-      if (embedder != nullptr && !texts.empty()) {
+      if (embedder != nullptr && !chunks.empty()) {
         Timer t;
-        auto embedded = embedder->embed(texts);
+        auto embedded = embedder->embed_tokens(p->chunks.token_ids);
         if (!embedded.ok()) {
           status = embedded.status().with_context("embedding '" + record.path + "'");
           break;
@@ -241,7 +258,8 @@ Status run_work(std::vector<Work> work, index::Store& store, engine::Embedder* e
       summary.chunks += static_cast<int64_t>(chunks.size());
       progress.pages += record.pages;
       progress.chunks += static_cast<int64_t>(chunks.size());
-      progress.outcome = "indexed";
+      progress.outcome = IndexOutcome::kIndexed;
+      progress.error.clear();
       if (++since_flush >= options.flush_every_documents) {
         Timer tf;
         status = store.flush();
@@ -328,7 +346,7 @@ Result<IndexSummary> IndexPipeline::index_paths(const std::vector<std::string>& 
       if (options_.on_progress) {
         IndexProgress p;
         p.current = path;
-        p.outcome = "removed";
+        p.outcome = IndexOutcome::kRemoved;
         options_.on_progress(p);
       }
     }

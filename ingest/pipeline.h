@@ -20,6 +20,17 @@
 
 namespace quire::ingest {
 
+// What happened to one file.
+enum class IndexOutcome {
+  kIndexed,    // new or changed, now stored
+  kUnchanged,  // same content as stored
+  kFailed,     // not indexed; IndexProgress::error says why
+  kRemoved,    // its file is gone, so was its record
+};
+
+// "indexed", "unchanged", "failed", "removed": the words progress lines and JSON use.
+const char* outcome_name(IndexOutcome outcome);
+
 struct IndexProgress {
   int64_t files_done = 0;
   int64_t files_total = 0;  // files to process (new or changed)
@@ -27,7 +38,8 @@ struct IndexProgress {
   int64_t chunks = 0;
   double seconds = 0;
   std::string current;  // path just finished
-  std::string outcome;  // "indexed", "unchanged", "failed: <reason>", "removed"
+  IndexOutcome outcome = IndexOutcome::kIndexed;
+  std::string error;  // kFailed: the reason (the Status message); else empty
 };
 
 struct StageTimes {
@@ -65,7 +77,9 @@ struct TextDocument {
 
 class IndexPipeline {
  public:
-  // `embedder` may be nullptr: a BM25-only index.
+  // `embedder` may be nullptr: a BM25-only index. Chunks are tokenized once, by the chunker
+  // (tokenizer().encode with special tokens, parse_special off: document text is never read as
+  // control tokens), and embedded from those ids (Embedder::embed_tokens).
   IndexPipeline(index::Store& store, engine::Embedder* embedder, PipelineOptions options);
 
   // Indexes every supported file under `roots` (files or directories, recursively; hidden

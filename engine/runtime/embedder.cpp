@@ -27,30 +27,52 @@ class BertEmbedder final : public Embedder {
         // batched with; BLAS is the faster one for batches of chunks (bench_embed).
         matmul_path_(options.matmul_path == MatmulPath::kAuto ? MatmulPath::kBlas
                                                               : options.matmul_path),
-        pool_(options.threads) {}
+        own_pool_(options.pool == nullptr ? std::make_unique<ThreadPool>(options.threads)
+                                          : nullptr),
+        pool_(options.pool != nullptr ? options.pool : own_pool_.get()) {}
 
   Result<std::vector<std::vector<float>>> embed(std::span<const std::string> texts,
                                                 EmbedStats* stats) override {
+    Timer timer;
+    std::vector<std::vector<TokenId>> seqs(texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      seqs[i] = tokenizer_->encode(texts[i], /*add_special=*/true, options_.parse_special);
+    }
+    auto out = embed_tokens(seqs, stats);
+    if (out.ok() && stats != nullptr) stats->seconds = timer.elapsed_s();
+    return out;
+  }
+
+  Result<std::vector<std::vector<float>>> embed_tokens(std::span<const std::vector<TokenId>> input,
+                                                       EmbedStats* stats) override {
     std::lock_guard<std::mutex> lock(mutex_);
     Timer timer;
     const int64_t max_tokens = this->max_tokens();
     const TokenId sep = tokenizer_->vocab().sep;
-    std::vector<std::vector<TokenId>> seqs(texts.size());
     EmbedStats local;
-    for (size_t i = 0; i < texts.size(); ++i) {
-      seqs[i] = tokenizer_->encode(texts[i], /*add_special=*/true, options_.parse_special);
-      if (static_cast<int64_t>(seqs[i].size()) > max_tokens) {
-        seqs[i].resize(static_cast<size_t>(max_tokens));
-        if (sep >= 0) seqs[i].back() = sep;
+    // Sequences over max_tokens are cut in a copy; the caller's ids are used as they are
+    // otherwise.
+    std::vector<std::vector<TokenId>> truncated;
+    std::span<const std::vector<TokenId>> seqs = input;
+    const auto too_long = [&](const std::vector<TokenId>& seq) {
+      return static_cast<int64_t>(seq.size()) > max_tokens;
+    };
+    if (std::any_of(input.begin(), input.end(), too_long)) {
+      truncated.assign(input.begin(), input.end());
+      for (std::vector<TokenId>& seq : truncated) {
+        if (!too_long(seq)) continue;
+        seq.resize(static_cast<size_t>(max_tokens));
+        if (sep >= 0) seq.back() = sep;
         ++local.truncated;
       }
-      local.tokens += static_cast<int64_t>(seqs[i].size());
+      seqs = truncated;
     }
-    std::vector<std::vector<float>> out(texts.size());
+    for (const std::vector<TokenId>& seq : seqs) local.tokens += static_cast<int64_t>(seq.size());
+    std::vector<std::vector<float>> out(seqs.size());
     const int64_t dim = model_->hparams().n_embd;
     size_t begin = 0;
     while (begin < seqs.size()) {
-      // Pack consecutive texts up to the batch budget (at least one).
+      // Pack consecutive sequences up to the batch budget (at least one).
       size_t end = begin;
       int64_t tokens = 0;
       while (end < seqs.size() &&
@@ -60,7 +82,7 @@ class BertEmbedder final : public Embedder {
         ++end;
       }
       std::span<const std::vector<TokenId>> batch(seqs.data() + begin, end - begin);
-      QUIRE_RETURN_IF_ERROR(model_->forward(batch, hidden_, pool_, scratch_, matmul_path_));
+      QUIRE_RETURN_IF_ERROR(model_->forward(batch, hidden_, *pool_, scratch_, matmul_path_));
       std::vector<float> pooled = model_->pool_and_normalize(batch, hidden_);
       for (size_t i = begin; i < end; ++i) {
         const float* v = pooled.data() + (i - begin) * static_cast<size_t>(dim);
@@ -68,7 +90,7 @@ class BertEmbedder final : public Embedder {
       }
       begin = end;
     }
-    local.texts = static_cast<int64_t>(texts.size());
+    local.texts = static_cast<int64_t>(seqs.size());
     local.seconds = timer.elapsed_s();
     if (stats != nullptr) *stats = local;
     return out;
@@ -99,7 +121,8 @@ class BertEmbedder final : public Embedder {
   std::unique_ptr<Tokenizer> tokenizer_;
   EmbedderOptions options_;
   MatmulPath matmul_path_;
-  ThreadPool pool_;
+  std::unique_ptr<ThreadPool> own_pool_;  // null when options.pool is shared
+  ThreadPool* pool_;                      // own_pool_ or options.pool
   std::mutex mutex_;
   BertScratch scratch_;
   std::vector<float> hidden_;

@@ -8,6 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/gguf/gguf_reader.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "tests/support/test_support.h"
+
 namespace quire::ingest {
 namespace {
 
@@ -40,9 +44,9 @@ std::vector<Page> make_pages(const std::vector<std::string>& texts) {
   return pages;
 }
 
-std::vector<std::string> chunk_texts(const std::vector<Chunk>& chunks) {
+std::vector<std::string> chunk_texts(const std::vector<index::ChunkRecord>& chunks) {
   std::vector<std::string> out;
-  for (const Chunk& c : chunks) out.push_back(c.text);
+  for (const index::ChunkRecord& c : chunks) out.push_back(c.text);
   return out;
 }
 
@@ -90,7 +94,7 @@ std::vector<Page> synthetic_document(int n_pages, uint32_t seed) {
 }
 
 // The invariants every chunking must satisfy.
-void check_invariants(const std::vector<Page>& pages, const std::vector<Chunk>& chunks,
+void check_invariants(const std::vector<Page>& pages, const std::vector<index::ChunkRecord>& chunks,
                       const ChunkerOptions& options, const TokenCounter& count) {
   const std::string doc = document_text(pages);
   std::vector<int64_t> starts;
@@ -106,7 +110,7 @@ void check_invariants(const std::vector<Page>& pages, const std::vector<Chunk>& 
   };
   int64_t covered_until = 0;  // every non-space byte before this is in some chunk
   for (size_t i = 0; i < chunks.size(); ++i) {
-    const Chunk& c = chunks[i];
+    const index::ChunkRecord& c = chunks[i];
     SCOPED_TRACE("chunk " + std::to_string(i));
     EXPECT_EQ(c.ord, static_cast<int64_t>(i));
     ASSERT_GE(c.char_start, 0);
@@ -169,7 +173,7 @@ TEST(ChunkPages, EmptyInputGivesNoChunks) {
 TEST(ChunkPages, SmallDocumentIsOneChunk) {
   const std::vector<Page> pages = make_pages({"One sentence here. Another one.", "", "Last page."});
   const ChunkerOptions options;
-  const std::vector<Chunk> chunks = chunk_pages(pages, options, kEstimate);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, kEstimate);
   ASSERT_EQ(chunks.size(), 1u);
   EXPECT_EQ(chunks[0].text, "One sentence here. Another one.\n\n\n\nLast page.");
   EXPECT_EQ(chunks[0].page_start, 1);
@@ -180,8 +184,8 @@ TEST(ChunkPages, SmallDocumentIsOneChunk) {
 TEST(ChunkPages, NullCounterMeansEstimate) {
   const std::vector<Page> pages = synthetic_document(3, 7);
   const ChunkerOptions options{64, 16};
-  const std::vector<Chunk> a = chunk_pages(pages, options, TokenCounter());
-  const std::vector<Chunk> b = chunk_pages(pages, options, kEstimate);
+  const std::vector<index::ChunkRecord> a = chunk_pages(pages, options, TokenCounter());
+  const std::vector<index::ChunkRecord> b = chunk_pages(pages, options, kEstimate);
   EXPECT_EQ(chunk_texts(a), chunk_texts(b));
 }
 
@@ -208,7 +212,7 @@ TEST(ChunkPages, SentenceBoundariesAndAbbreviations) {
   for (const std::string& s : sentences) text += (text.empty() ? "" : " ") + s;
   const std::vector<Page> pages = make_pages({text});
   const ChunkerOptions options{6, 0};
-  const std::vector<Chunk> chunks = chunk_pages(pages, options, kWordCounter);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, kWordCounter);
   EXPECT_EQ(chunk_texts(chunks), sentences);
   check_invariants(pages, chunks, options, kWordCounter);
 }
@@ -219,7 +223,7 @@ TEST(ChunkPages, NoSentenceBreakBeforeLowercaseOrInsideNumbers) {
   // the period (4 + 5).
   const std::vector<Page> pages =
       make_pages({"First part ends here. and continues in lowercase now."});
-  const std::vector<Chunk> chunks = chunk_pages(pages, {5, 0}, kWordCounter);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, {5, 0}, kWordCounter);
   EXPECT_EQ(chunk_texts(chunks),
             (std::vector<std::string>{"First part ends here. and", "continues in lowercase now."}));
   const std::vector<Page> numbers = make_pages({"Version 3.5 of it. Then 2.0 came."});
@@ -243,7 +247,7 @@ TEST(ChunkPages, ParagraphBoundaryPreferred) {
 
   const std::vector<Page> pages = make_pages({para_a + "\n\n" + para_b});
   const ChunkerOptions options{40, 0};
-  const std::vector<Chunk> chunks = chunk_pages(pages, options, kWordCounter);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, kWordCounter);
   ASSERT_EQ(chunks.size(), 2u);
   EXPECT_EQ(chunks[0].text, para_a);
   EXPECT_EQ(chunks[1].text, para_b);
@@ -256,12 +260,12 @@ TEST(ChunkPages, RandomDocumentInvariants) {
          {ChunkerOptions{256, 32}, ChunkerOptions{64, 16}, ChunkerOptions{512, 0}}) {
       SCOPED_TRACE("seed " + std::to_string(seed) + " target " +
                    std::to_string(options.target_tokens));
-      const std::vector<Chunk> chunks = chunk_pages(pages, options, kEstimate);
+      const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, kEstimate);
       ASSERT_GT(chunks.size(), 1u);
       check_invariants(pages, chunks, options, kEstimate);
       // Sentence boundaries respected: every sentence here is shorter than the target, so
       // every chunk starts with a capital and ends with the period of a sentence.
-      for (const Chunk& c : chunks) {
+      for (const index::ChunkRecord& c : chunks) {
         EXPECT_TRUE(std::isupper(static_cast<unsigned char>(c.text.front()))) << c.text;
         EXPECT_EQ(c.text.back(), '.') << c.text;
         // ...and never right after an abbreviation or initial.
@@ -277,7 +281,7 @@ TEST(ChunkPages, RandomDocumentInvariants) {
       }
       // Chunks are reasonably full: on average at least half the target.
       int64_t total = 0;
-      for (const Chunk& c : chunks) total += c.n_tokens;
+      for (const index::ChunkRecord& c : chunks) total += c.n_tokens;
       EXPECT_GE(total / static_cast<int64_t>(chunks.size()), options.target_tokens / 2);
     }
   }
@@ -286,13 +290,13 @@ TEST(ChunkPages, RandomDocumentInvariants) {
 TEST(ChunkPages, OverlapIsWholeTrailingSentences) {
   const std::vector<Page> pages = synthetic_document(20, 42);
   const ChunkerOptions options{128, 32};
-  const std::vector<Chunk> chunks = chunk_pages(pages, options, kEstimate);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, kEstimate);
   check_invariants(pages, chunks, options, kEstimate);
   const std::string doc = document_text(pages);
   size_t with_overlap = 0;
   for (size_t i = 1; i < chunks.size(); ++i) {
-    const Chunk& prev = chunks[i - 1];
-    const Chunk& cur = chunks[i];
+    const index::ChunkRecord& prev = chunks[i - 1];
+    const index::ChunkRecord& cur = chunks[i];
     if (cur.char_start >= prev.char_end) continue;
     ++with_overlap;
     // The shared text is the tail of the previous chunk, starts a sentence and stays within the
@@ -310,7 +314,7 @@ TEST(ChunkPages, OverlapIsWholeTrailingSentences) {
       << with_overlap << " of " << chunks.size() - 1 << " consecutive pairs overlap";
 
   // overlap_tokens = 0: chunks are disjoint.
-  const std::vector<Chunk> disjoint = chunk_pages(pages, {128, 0}, kEstimate);
+  const std::vector<index::ChunkRecord> disjoint = chunk_pages(pages, {128, 0}, kEstimate);
   for (size_t i = 1; i < disjoint.size(); ++i) {
     EXPECT_GE(disjoint[i].char_start, disjoint[i - 1].char_end);
   }
@@ -322,7 +326,7 @@ TEST(ChunkPages, PagesFromOffsets) {
       make_pages({"Page one has six words here.", "Page two has six words here.", "",
                   "Page four has six words here.", "Page five has six words here."});
   const ChunkerOptions options{12, 0};
-  const std::vector<Chunk> chunks = chunk_pages(pages, options, kWordCounter);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, kWordCounter);
   ASSERT_EQ(chunks.size(), 2u);
   EXPECT_EQ(chunks[0].page_start, 1);
   EXPECT_EQ(chunks[0].page_end, 2);
@@ -332,7 +336,7 @@ TEST(ChunkPages, PagesFromOffsets) {
   // Page numbers are the pages' own numbers, not positions.
   std::vector<Page> numbered = pages;
   for (Page& p : numbered) p.number += 100;
-  const std::vector<Chunk> shifted = chunk_pages(numbered, options, kWordCounter);
+  const std::vector<index::ChunkRecord> shifted = chunk_pages(numbered, options, kWordCounter);
   EXPECT_EQ(shifted[1].page_start, 104);
 }
 
@@ -341,7 +345,7 @@ TEST(ChunkPages, OneHugeSentenceSplitAtWords) {
   for (int i = 0; i < 5000; ++i) text += " word" + std::to_string(i % 97);
   const std::vector<Page> pages = make_pages({text});
   const ChunkerOptions options{64, 8};
-  const std::vector<Chunk> chunks = chunk_pages(pages, options, kEstimate);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, kEstimate);
   check_invariants(pages, chunks, options, kEstimate);
   // 5001 words at 1.3 tokens each: about 102 chunks of <= 64 tokens.
   EXPECT_GE(chunks.size(), 100u);
@@ -356,7 +360,7 @@ TEST(ChunkPages, WordLongerThanTargetIsItsOwnChunk) {
   const std::string long_word(400, 'x');
   const std::vector<Page> pages = make_pages({"Short start here. " + long_word + " tail words."});
   const ChunkerOptions options{16, 0};
-  const std::vector<Chunk> chunks = chunk_pages(pages, options, by_bytes);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, by_bytes);
   check_invariants(pages, chunks, options, by_bytes);
   ASSERT_EQ(chunks.size(), 3u);
   EXPECT_EQ(chunks[0].text, "Short start here.");
@@ -370,18 +374,89 @@ TEST(ChunkPages, CounterWithSpecialTokensStaysUnderTarget) {
   const TokenCounter with_specials = [](std::string_view s) { return estimate_tokens(s) + 2; };
   const std::vector<Page> pages = synthetic_document(10, 3);
   const ChunkerOptions options{128, 16};
-  const std::vector<Chunk> chunks = chunk_pages(pages, options, with_specials);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, with_specials);
   check_invariants(pages, chunks, options, with_specials);
   int64_t total = 0;
-  for (const Chunk& c : chunks) total += c.n_tokens;
+  for (const index::ChunkRecord& c : chunks) total += c.n_tokens;
   EXPECT_GE(total / static_cast<int64_t>(chunks.size()), 80);  // the fixed cost is not summed
+}
+
+void expect_same_chunks(const std::vector<index::ChunkRecord>& a,
+                        const std::vector<index::ChunkRecord>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE("chunk " + std::to_string(i));
+    EXPECT_EQ(a[i].id, 0);
+    EXPECT_EQ(a[i].doc_id, 0);
+    EXPECT_EQ(a[i].ord, b[i].ord);
+    EXPECT_EQ(a[i].page_start, b[i].page_start);
+    EXPECT_EQ(a[i].page_end, b[i].page_end);
+    EXPECT_EQ(a[i].char_start, b[i].char_start);
+    EXPECT_EQ(a[i].char_end, b[i].char_end);
+    EXPECT_EQ(a[i].n_tokens, b[i].n_tokens);
+    EXPECT_EQ(a[i].text, b[i].text);
+  }
+}
+
+TEST(ChunkPagesEncoded, SameChunksAsCountingAndKeepsTheIds) {
+  // One id per word between a fixed [CLS] (1) and [SEP] (2): counts as kWordCounter does.
+  std::vector<std::string> encoded_texts;
+  const TokenEncoder encode = [&](std::string_view s) {
+    encoded_texts.emplace_back(s);
+    std::vector<engine::TokenId> ids = {1};
+    for (int64_t i = 0; i < count_words(s); ++i)
+      ids.push_back(static_cast<engine::TokenId>(10 + i));
+    ids.push_back(2);
+    return ids;
+  };
+  const std::vector<Page> pages = synthetic_document(6, 5);
+  const ChunkerOptions options{40, 8};
+  const EncodedChunks encoded = chunk_pages_encoded(pages, options, encode);
+  const std::vector<index::ChunkRecord> counted = chunk_pages(pages, options, kWordCounter);
+  ASSERT_GT(counted.size(), 3u);
+  expect_same_chunks(encoded.chunks, counted);
+  check_invariants(pages, encoded.chunks, options, kWordCounter);
+  // The kept ids come from encoding each chunk's text whole (its final measurement).
+  for (const index::ChunkRecord& c : encoded.chunks) {
+    EXPECT_GE(std::count(encoded_texts.begin(), encoded_texts.end(), c.text), 1) << c.text;
+  }
+  ASSERT_EQ(encoded.token_ids.size(), encoded.chunks.size());
+  for (size_t i = 0; i < encoded.chunks.size(); ++i) {
+    EXPECT_EQ(encoded.token_ids[i], encode(encoded.chunks[i].text)) << i;
+  }
+}
+
+TEST(ChunkPagesEncoded, WordPieceIdsAreTheEmbeddersIds) {
+  QUIRE_REQUIRE_SHARED();
+  auto file = engine::gguf::GgufFile::open(quire::test::shared_dir() +
+                                           "/conformance/vocab/ggml-vocab-bert-bge.gguf");
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  auto tokenizer = engine::make_tokenizer(*file);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().to_string();
+  const engine::Tokenizer& tok = **tokenizer;
+  const TokenCounter count = [&](std::string_view s) {
+    return static_cast<int64_t>(tok.encode(s, false, false).size());
+  };
+  const TokenEncoder encode = [&](std::string_view s) { return tok.encode(s, true, false); };
+  const std::vector<Page> pages = synthetic_document(8, 7);
+  for (const ChunkerOptions options : {ChunkerOptions{}, ChunkerOptions{64, 16}}) {
+    const EncodedChunks encoded = chunk_pages_encoded(pages, options, encode);
+    expect_same_chunks(encoded.chunks, chunk_pages(pages, options, count));
+    check_invariants(pages, encoded.chunks, options, count);
+    ASSERT_EQ(encoded.token_ids.size(), encoded.chunks.size());
+    for (size_t i = 0; i < encoded.chunks.size(); ++i) {
+      EXPECT_EQ(encoded.token_ids[i], tok.encode(encoded.chunks[i].text, true, false)) << i;
+      EXPECT_EQ(static_cast<int64_t>(encoded.token_ids[i].size()), encoded.chunks[i].n_tokens + 2);
+    }
+  }
+  EXPECT_TRUE(chunk_pages_encoded({}, ChunkerOptions{}, encode).token_ids.empty());
 }
 
 TEST(ChunkPages, DegenerateOptionsStillProgress) {
   const std::vector<Page> pages = synthetic_document(2, 9);
   for (const ChunkerOptions options : {ChunkerOptions{0, 0}, ChunkerOptions{1, 5},
                                        ChunkerOptions{10, 10}, ChunkerOptions{20, 1000}}) {
-    const std::vector<Chunk> chunks = chunk_pages(pages, options, kEstimate);
+    const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, options, kEstimate);
     ASSERT_FALSE(chunks.empty());
     ChunkerOptions effective = options;
     effective.target_tokens = std::max<int64_t>(1, options.target_tokens);
@@ -394,7 +469,7 @@ TEST(ChunkPages, ThreeHundredPagesFast) {
   size_t bytes = 0;
   for (const Page& p : pages) bytes += p.text.size();
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<Chunk> chunks = chunk_pages(pages, ChunkerOptions{}, kEstimate);
+  const std::vector<index::ChunkRecord> chunks = chunk_pages(pages, ChunkerOptions{}, kEstimate);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("300 pages, %zu bytes -> %zu chunks in %.1f ms\n", bytes, chunks.size(),

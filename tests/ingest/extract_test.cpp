@@ -291,13 +291,13 @@ TEST(ExtractDocument, AllPapersExtractNormalizeAndChunk) {
     auto t2 = std::chrono::steady_clock::now();
     normalize_s += std::chrono::duration<double>(t2 - t1).count();
     const ChunkerOptions options;
-    const std::vector<Chunk> chunks = chunk_pages(doc->pages, options, nullptr);
+    const std::vector<index::ChunkRecord> chunks = chunk_pages(doc->pages, options, nullptr);
     auto t3 = std::chrono::steady_clock::now();
     chunk_s += std::chrono::duration<double>(t3 - t2).count();
 
     const std::string text = document_text(doc->pages);
     EXPECT_GT(chunks.size(), 0u);
-    for (const Chunk& c : chunks) {
+    for (const index::ChunkRecord& c : chunks) {
       ASSERT_EQ(c.text, text.substr(static_cast<size_t>(c.char_start),
                                     static_cast<size_t>(c.char_end - c.char_start)));
       if (c.text.find_first_of(" \n") != std::string::npos) {

@@ -147,6 +147,68 @@ TEST(EmbedderTest, MaxTokensOptionTruncates) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(EmbedderTest, EmbedTokensMatchesEmbedBitForBit) {
+  QUIRE_REQUIRE_SHARED();
+  EmbedderOptions options;
+  options.threads = 2;
+  options.max_tokens = 16;        // the long text is truncated, the short ones are not
+  options.max_batch_tokens = 40;  // several batches
+  auto embedder = open_embedder(model_path("f32"), options);
+  ASSERT_TRUE(embedder.ok()) << embedder.status().to_string();
+  std::vector<std::string> texts = {
+      "",
+      "short",
+      "The quick brown fox jumps over the lazy dog.",
+      "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen",
+      "caf\xc3\xa9 au lait, s'il vous pla\xc3\xaet",
+  };
+  for (int i = 0; i < 12; ++i) texts.push_back("text number " + std::to_string(i) + " of many");
+  EmbedStats text_stats;
+  auto from_texts = (*embedder)->embed(texts, &text_stats);
+  ASSERT_TRUE(from_texts.ok()) << from_texts.status().to_string();
+
+  std::vector<std::vector<TokenId>> seqs;
+  for (const std::string& t : texts) {
+    seqs.push_back((*embedder)->tokenizer().encode(t, /*add_special=*/true, false));
+  }
+  EmbedStats token_stats;
+  auto from_tokens = (*embedder)->embed_tokens(seqs, &token_stats);
+  ASSERT_TRUE(from_tokens.ok()) << from_tokens.status().to_string();
+  ASSERT_EQ(from_tokens->size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ((*from_tokens)[i], (*from_texts)[i]) << "text " << i;  // exact, not close
+  }
+  EXPECT_EQ(token_stats.texts, text_stats.texts);
+  EXPECT_EQ(token_stats.tokens, text_stats.tokens);
+  EXPECT_EQ(token_stats.truncated, 1);
+  EXPECT_EQ(text_stats.truncated, 1);
+  // The caller's ids are not touched by the truncation.
+  EXPECT_GT(seqs[3].size(), 16u);
+
+  EXPECT_TRUE((*embedder)->embed_tokens({}).value().empty());
+  const std::vector<std::vector<TokenId>> out_of_vocab = {{0, 1 << 30, 2}};
+  EXPECT_EQ((*embedder)->embed_tokens(out_of_vocab).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(EmbedderTest, SharedPoolGivesTheSameVectors) {
+  QUIRE_REQUIRE_SHARED();
+  const std::vector<std::string> texts = {"a shared pool", "serves the embedder", ""};
+  EmbedderOptions own;
+  own.threads = 2;
+  auto a = open_embedder(model_path("f32"), own);
+  ASSERT_TRUE(a.ok());
+  ThreadPool pool(2);
+  EmbedderOptions shared;
+  shared.threads = 7;  // unused with a pool
+  shared.pool = &pool;
+  auto b = open_embedder(model_path("f32"), shared);
+  ASSERT_TRUE(b.ok());
+  auto va = (*a)->embed(texts);
+  auto vb = (*b)->embed(texts);
+  ASSERT_TRUE(va.ok() && vb.ok());
+  EXPECT_EQ(*va, *vb);
+}
+
 TEST(EmbedderTest, RefusesDecodersAndMissingFiles) {
   QUIRE_REQUIRE_SHARED();
   auto decoder = open_embedder(test::shared_dir() + "/conformance/models/llama-tiny-q8_0.gguf");
