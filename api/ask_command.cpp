@@ -128,11 +128,7 @@ Status run_ask_command(std::span<const std::string> args) {
     return ok_status();
   }
   generate::AskOptions options;
-  auto mode = retrieve::search_mode_from_name(mode_text);
-  if (!mode) {
-    return invalid_argument_error("--mode: '" + mode_text + "', expected hybrid, dense or bm25");
-  }
-  options.mode = *mode;
+  QUIRE_ASSIGN_OR_RETURN(options.mode, parse_search_mode(mode_text));
   QUIRE_ASSIGN_OR_RETURN(const uint64_t k, parse_uint(k_text, "--k"));
   if (k == 0 || k > 200) return invalid_argument_error("--k: expected 1..200");
   options.k = static_cast<int64_t>(k);
@@ -157,12 +153,7 @@ Status run_ask_command(std::span<const std::string> args) {
     QUIRE_ASSIGN_OR_RETURN(custom_prompt, generate::RagPromptTemplate::load(prompt_file));
     options.prompt = &custom_prompt;
   }
-  int threads = 0;
-  if (!threads_text.empty()) {
-    QUIRE_ASSIGN_OR_RETURN(const uint64_t n, parse_uint(threads_text, "--threads"));
-    if (n == 0 || n > 1024) return invalid_argument_error("--threads: expected 1..1024");
-    threads = static_cast<int>(n);
-  }
+  QUIRE_ASSIGN_OR_RETURN(const int threads, parse_threads(threads_text));
 
   WorkspaceFlags flags;
   flags.dir = db;
@@ -182,11 +173,7 @@ Status run_ask_command(std::span<const std::string> args) {
     engine::GeneratorOptions go;
     go.threads = threads;
     go.cached_sequences = 0;
-    if (!ctx_text.empty()) {
-      QUIRE_ASSIGN_OR_RETURN(const uint64_t n, parse_uint(ctx_text, "--ctx"));
-      if (n < 1 || n > (1u << 20)) return invalid_argument_error("--ctx: expected 1..1048576");
-      go.n_ctx = static_cast<int64_t>(n);
-    }
+    QUIRE_ASSIGN_OR_RETURN(go.n_ctx, parse_ctx(ctx_text));
     QUIRE_ASSIGN_OR_RETURN(generator, engine::Generator::create(*lm, go));
   }
   generate::Answerer answerer(*opened.store, opened.embedder.get(), lm.get(), generator.get());

@@ -133,4 +133,25 @@ Result<double> parse_double(const std::string& text, const std::string& what) {
   return value;
 }
 
+Result<int> parse_threads(const std::string& text) {
+  if (text.empty()) return 0;
+  QUIRE_ASSIGN_OR_RETURN(const uint64_t n, parse_uint(text, "--threads"));
+  if (n == 0 || n > 1024) return invalid_argument_error("--threads: expected 1..1024");
+  return static_cast<int>(n);
+}
+
+Result<int64_t> parse_ctx(const std::string& text) {
+  if (text.empty()) return 0;
+  QUIRE_ASSIGN_OR_RETURN(const uint64_t n, parse_uint(text, "--ctx"));
+  if (n < 1 || n > (1u << 20)) return invalid_argument_error("--ctx: expected 1..1048576");
+  return static_cast<int64_t>(n);
+}
+
+Result<retrieve::SearchMode> parse_search_mode(const std::string& text) {
+  auto mode = retrieve::search_mode_from_name(text);
+  if (!mode)
+    return invalid_argument_error("--mode: '" + text + "', expected hybrid, dense or bm25");
+  return *mode;
+}
+
 }  // namespace quire::api

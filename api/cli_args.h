@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/core/status.h"
+#include "retrieve/retriever.h"
 
 namespace quire::api {
 
@@ -55,5 +56,12 @@ Result<uint64_t> parse_uint(const std::string& text, const std::string& what);
 Result<int64_t> parse_int(const std::string& text, const std::string& what);
 // A finite number option value ("0.8", "1e-3").
 Result<double> parse_double(const std::string& text, const std::string& what);
+
+// --threads N: 1..1024; "" gives 0 (all CPUs).
+Result<int> parse_threads(const std::string& text);
+// --ctx N: 1..1048576; "" gives 0 (the model's).
+Result<int64_t> parse_ctx(const std::string& text);
+// --mode hybrid|dense|bm25.
+Result<retrieve::SearchMode> parse_search_mode(const std::string& text);
 
 }  // namespace quire::api

@@ -45,11 +45,7 @@ Status run_embed_command(std::span<const std::string> args) {
     return invalid_argument_error("give texts as arguments or with --file, not both");
   }
   engine::EmbedderOptions options;
-  if (!threads_text.empty()) {
-    QUIRE_ASSIGN_OR_RETURN(uint64_t n, parse_uint(threads_text, "--threads"));
-    if (n == 0 || n > 1024) return invalid_argument_error("--threads: expected 1..1024");
-    options.threads = static_cast<int>(n);
-  }
+  QUIRE_ASSIGN_OR_RETURN(options.threads, parse_threads(threads_text));
   if (!max_tokens_text.empty()) {
     QUIRE_ASSIGN_OR_RETURN(uint64_t n, parse_uint(max_tokens_text, "--max-tokens"));
     if (n < 2) return invalid_argument_error("--max-tokens: expected at least 2");

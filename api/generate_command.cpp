@@ -109,16 +109,8 @@ Status run_generate_command(std::span<const std::string> raw_args) {
 
   engine::GeneratorOptions options;
   QUIRE_ASSIGN_OR_RETURN(options.kv_type, engine::parse_kv_type(kv_text));
-  if (!ctx_text.empty()) {
-    QUIRE_ASSIGN_OR_RETURN(const uint64_t n, parse_uint(ctx_text, "--ctx"));
-    if (n < 1 || n > (1u << 20)) return invalid_argument_error("--ctx: expected 1..1048576");
-    options.n_ctx = static_cast<int64_t>(n);
-  }
-  if (!threads_text.empty()) {
-    QUIRE_ASSIGN_OR_RETURN(const uint64_t n, parse_uint(threads_text, "--threads"));
-    if (n == 0 || n > 1024) return invalid_argument_error("--threads: expected 1..1024");
-    options.threads = static_cast<int>(n);
-  }
+  QUIRE_ASSIGN_OR_RETURN(options.n_ctx, parse_ctx(ctx_text));
+  QUIRE_ASSIGN_OR_RETURN(options.threads, parse_threads(threads_text));
   options.cached_sequences = 0;
 
   const auto t_load = std::chrono::steady_clock::now();

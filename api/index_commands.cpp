@@ -38,21 +38,6 @@ std::string one_line(std::string s, size_t max) {
   return s;
 }
 
-// --mode of search and eval.
-Result<retrieve::SearchMode> parse_mode_flag(const std::string& text) {
-  auto mode = retrieve::search_mode_from_name(text);
-  if (!mode)
-    return invalid_argument_error("--mode: '" + text + "', expected hybrid, dense or bm25");
-  return *mode;
-}
-
-Result<int> parse_threads(const std::string& text) {
-  if (text.empty()) return 0;
-  QUIRE_ASSIGN_OR_RETURN(uint64_t n, parse_uint(text, "--threads"));
-  if (n == 0 || n > 1024) return invalid_argument_error("--threads: expected 1..1024");
-  return static_cast<int>(n);
-}
-
 // Progress on a terminal: one line rewritten in place; otherwise one plain line per file.
 class ProgressPrinter {
  public:
@@ -197,7 +182,7 @@ Status run_search_command(std::span<const std::string> args) {
     std::cout << parser.help();
     return ok_status();
   }
-  QUIRE_ASSIGN_OR_RETURN(const auto mode, parse_mode_flag(mode_text));
+  QUIRE_ASSIGN_OR_RETURN(const auto mode, parse_search_mode(mode_text));
   QUIRE_ASSIGN_OR_RETURN(uint64_t k, parse_uint(k_text, "--k"));
   if (k == 0 || k > 1000) return invalid_argument_error("--k: expected 1..1000");
   WorkspaceFlags flags;
@@ -360,7 +345,7 @@ Status run_eval_command(std::span<const std::string> args) {
     std::cout << parser.help();
     return ok_status();
   }
-  QUIRE_ASSIGN_OR_RETURN(const auto mode, parse_mode_flag(mode_text));
+  QUIRE_ASSIGN_OR_RETURN(const auto mode, parse_search_mode(mode_text));
   if (mode != retrieve::SearchMode::kBm25 && model.empty()) {
     return invalid_argument_error("--mode " + mode_text +
                                   " needs --embed-model (or use --mode bm25)");

@@ -34,12 +34,7 @@ Status run_quantize_command(std::span<const std::string> args) {
   if (!scheme) {
     return invalid_argument_error("unknown TYPE '" + type_name + "', expected one of " + schemes);
   }
-  int threads = 0;
-  if (!threads_text.empty()) {
-    QUIRE_ASSIGN_OR_RETURN(uint64_t n, parse_uint(threads_text, "--threads"));
-    if (n == 0 || n > 1024) return invalid_argument_error("--threads: expected 1..1024");
-    threads = static_cast<int>(n);
-  }
+  QUIRE_ASSIGN_OR_RETURN(const int threads, parse_threads(threads_text));
 
   QUIRE_ASSIGN_OR_RETURN(engine::gguf::GgufFile in, engine::gguf::GgufFile::open(in_path));
   ThreadPool pool(threads);
