@@ -115,7 +115,8 @@ Status run_ask_command(std::span<const std::string> args) {
   parser.add_option("ctx", &ctx_text, "N", "context length (default: the model's, at most 4096)");
   parser.add_option("threads", &threads_text, "N", "threads (default: all CPUs)");
   parser.add_option("min-score", &min_score_text, "X",
-                    "decline below this best BM25 score (default 12; 0 turns the test off)");
+                    "decline below this lexical evidence: best BM25 score / the question's "
+                    "total idf (default 0.35; 0 turns the test off)");
   parser.add_flag("no-decline", &no_decline, "never decline; always answer from the sources");
   parser.add_flag("no-citation-guard", &no_guard, "let the model cite numbers with no source");
   parser.add_option("prompt-template", &prompt_file, "FILE", "replace the RAG prompt layout");
@@ -143,7 +144,8 @@ Status run_ask_command(std::span<const std::string> args) {
   QUIRE_ASSIGN_OR_RETURN(options.max_tokens, parse_int(n_text, "-n"));
   if (options.max_tokens < 1) return invalid_argument_error("--n-predict: expected at least 1");
   if (!min_score_text.empty()) {
-    QUIRE_ASSIGN_OR_RETURN(options.decline.min_bm25, parse_double(min_score_text, "--min-score"));
+    QUIRE_ASSIGN_OR_RETURN(options.decline.min_evidence,
+                           parse_double(min_score_text, "--min-score"));
   }
   options.decline.enabled = !no_decline;
   options.citation_guard = !no_guard;

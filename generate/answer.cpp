@@ -56,11 +56,12 @@ Result<DeclineDecision> Answerer::decide(const std::string& question, const AskO
   double best = 0;
   QUIRE_ASSIGN_OR_RETURN(auto top, store_.search_bm25(question, 1));
   if (!top.empty()) best = top[0].score;
-  auto occurs = [this](std::string_view word) -> Result<bool> {
-    QUIRE_ASSIGN_OR_RETURN(auto hits, store_.search_bm25(std::string(word), 1));
+  auto occurs = [this](std::string_view text, bool prefix) -> Result<bool> {
+    QUIRE_ASSIGN_OR_RETURN(auto hits, store_.search_phrase(std::string(text), 1, {}, prefix));
     return !hits.empty();
   };
-  return decide_decline(question, best, occurs, options.decline);
+  QUIRE_ASSIGN_OR_RETURN(const index::TermStats stats, store_.term_stats(question));
+  return decide_decline(question, best, stats.idf_total(), occurs, options.decline);
 }
 
 int64_t Answerer::source_tokens(const retrieve::PackedSource& s, const RagPromptTemplate& t) const {

@@ -24,6 +24,57 @@ std::vector<std::string_view> parts(std::string_view name) {
   return out;
 }
 
+bool has_upper(std::string_view w) {
+  return std::any_of(w.begin(), w.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+// "BatchNorm" -> "Batch Norm": a space before each capital that follows a lower-case letter;
+// "" when there is no such capital.
+std::string camel_words(std::string_view w) {
+  std::string out;
+  bool split = false;
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (i > 0 && w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z') {
+      out += ' ';
+      split = true;
+    }
+    out += w[i];
+  }
+  return split ? out : "";
+}
+
+Result<bool> name_occurs(const std::string& name, const NameLookup& occurs) {
+  const std::vector<std::string_view> words = parts(name);
+  if (words.size() > 1 && has_upper(words[0])) {
+    // A proper name with a variant ("EfficientNet-B7", "GPT-4"): the variant must occur as the
+    // phrase of its parts or written as one word; the parts occurring apart say nothing.
+    std::string phrase, joined;
+    for (std::string_view w : words) {
+      if (!phrase.empty()) phrase += ' ';
+      phrase += w;
+      joined += w;
+    }
+    QUIRE_ASSIGN_OR_RETURN(const bool as_phrase, occurs(phrase, false));
+    if (as_phrase) return true;
+    return occurs(joined, false);
+  }
+  // Otherwise every part of three or more characters must occur somewhere ("micro-F1": "micro").
+  for (std::string_view w : words) {
+    if (w.size() < 3) continue;
+    QUIRE_ASSIGN_OR_RETURN(bool found, occurs(w, false));
+    if (!found) {
+      // A camel-case contraction of words the text spells out: "BatchNorm" for "batch
+      // normalization".
+      const std::string spelled = camel_words(w);
+      if (!spelled.empty()) {
+        QUIRE_ASSIGN_OR_RETURN(found, occurs(spelled, true));
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> question_names(std::string_view question) {
@@ -55,21 +106,16 @@ std::vector<std::string> question_names(std::string_view question) {
 }
 
 Result<DeclineDecision> decide_decline(std::string_view question, double best_bm25,
-                                       const std::function<Result<bool>(std::string_view)>& occurs,
+                                       double idf_total, const NameLookup& occurs,
                                        const DeclineOptions& options) {
   DeclineDecision d;
   d.best_bm25 = best_bm25;
+  d.evidence = idf_total > 0 ? best_bm25 / idf_total : 0;
   if (!options.enabled) return d;
   if (options.absent_names) {
     for (const std::string& name : question_names(question)) {
-      for (std::string_view part : parts(name)) {
-        if (part.size() < 3) continue;
-        QUIRE_ASSIGN_OR_RETURN(const bool found, occurs(part));
-        if (!found) {
-          d.absent_names.push_back(name);
-          break;
-        }
-      }
+      QUIRE_ASSIGN_OR_RETURN(const bool found, name_occurs(name, occurs));
+      if (!found) d.absent_names.push_back(name);
     }
   }
   if (!d.absent_names.empty()) {
@@ -81,12 +127,12 @@ Result<DeclineDecision> decide_decline(std::string_view question, double best_bm
     }
     return d;
   }
-  if (best_bm25 < options.min_bm25) {
-    char buf[160];
+  if (d.evidence < options.min_evidence) {
+    char buf[200];
     std::snprintf(buf, sizeof(buf),
-                  "no passage matches the question well enough (best BM25 score %.1f, below "
-                  "the threshold %.1f)",
-                  best_bm25, options.min_bm25);
+                  "no passage matches the question well enough (lexical evidence %.2f, below "
+                  "the threshold %.2f)",
+                  d.evidence, options.min_evidence);
     d.declined = true;
     d.reason = buf;
   }

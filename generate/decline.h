@@ -2,11 +2,17 @@
 // documents give no lexical evidence for it. Two tests, calibrated on ../shared/data/qa/dev.jsonl
 // (docs/answers.md gives the numbers):
 //  * absent names: the question names something (a word with a capital letter after its first
-//    word, or letters mixed with digits: "Kubernetes", "EfficientNet-B7") of which some part of
-//    three or more characters occurs in no chunk of the index;
-//  * weak evidence: the best BM25 score of the question over the whole index is below
-//    `min_bm25` (FTS5's bm25 with its default weights, as index/ reports it).
-// Either one declines. The user can lower min_bm25, turn off the names test, or disable both.
+//    word, or letters mixed with digits: "Kubernetes", "EfficientNet-B7", "micro-F1") that the
+//    index never mentions. A proper name with a variant (first part capitalized, several
+//    parts: "EfficientNet-B7", "GPT-4") must occur as the phrase of its parts or as one word
+//    ("EfficientNetB7"); other names need each part of three or more characters somewhere,
+//    where a camel-case part may also be spelled out ("BatchNorm" as "batch norm...").
+//  * weak evidence: the best BM25 score of the question over the whole index, divided by the
+//    total idf of its terms (index::TermStats), is below `min_evidence`. The ratio does not
+//    grow with the corpus as raw BM25 does (idf grows with log N), so one threshold serves a
+//    folder of five documents and one of thousands; a chunk holding every term about once
+//    scores near 1.
+// Either one declines. The user can lower min_evidence, turn off the names test, or disable both.
 //
 // Thread-safety: pure functions, given a thread-safe lookup.
 #pragma once
@@ -23,7 +29,7 @@ namespace quire::generate {
 struct DeclineOptions {
   bool enabled = true;
   bool absent_names = true;
-  double min_bm25 = 12.0;
+  double min_evidence = 0.35;
 };
 
 struct DeclineDecision {
@@ -31,15 +37,20 @@ struct DeclineDecision {
   std::string reason;                     // for people: "the documents never mention 'Mamba'"
   std::vector<std::string> absent_names;  // as written in the question
   double best_bm25 = 0;
+  double evidence = 0;  // best_bm25 / idf_total
 };
 
 // Name-like words of the question, as written (punctuation around them removed).
 std::vector<std::string> question_names(std::string_view question);
 
-// `occurs(part)` says whether a word occurs in any chunk; `best_bm25` is the question's best
-// BM25 score over the index (0 when nothing matches).
+// Whether a word, or the phrase of several words separated by spaces, occurs in any chunk
+// (Store::search_phrase); with `prefix` its last word may be the start of a longer one.
+using NameLookup = std::function<Result<bool>(std::string_view text, bool prefix)>;
+
+// `occurs` is the NameLookup of the index; `best_bm25` is the question's best
+// BM25 score over the index (0 when nothing matches), `idf_total` its terms' total idf.
 Result<DeclineDecision> decide_decline(std::string_view question, double best_bm25,
-                                       const std::function<Result<bool>(std::string_view)>& occurs,
+                                       double idf_total, const NameLookup& occurs,
                                        const DeclineOptions& options = {});
 
 }  // namespace quire::generate

@@ -62,7 +62,18 @@ ExtractiveAnswer extract_answer(std::string_view question,
     }
   }
   if (windows.empty()) return answer;
-  const LocalBm25 bm25(std::move(units), query_terms(question));
+  // Single sentences too, to say which sentence of the best window answers.
+  std::vector<std::vector<std::string>> sentence_units;
+  std::vector<size_t> first_unit(sources.size(), 0);
+  for (size_t s = 0; s < sources.size(); ++s) {
+    first_unit[s] = sentence_units.size();
+    for (const auto& [a, b] : sentences[s]) {
+      sentence_units.push_back(text_terms(std::string_view(sources[s].text).substr(a, b - a)));
+    }
+  }
+  const std::vector<std::string> query = query_terms(question);
+  const LocalBm25 sentence_bm25(std::move(sentence_units), query);
+  const LocalBm25 bm25(std::move(units), query);
   // Best window per source.
   std::vector<double> best_window(sources.size(), -1);
   std::vector<size_t> best_index(sources.size(), 0);
@@ -94,9 +105,16 @@ ExtractiveAnswer extract_answer(std::string_view question,
     const auto [score, s] = ranked[r];
     if (r > 0 && score < options.min_relative * ranked[0].first) break;
     const Window& win = windows[best_index[s]];
-    const size_t count = 1;  // one sentence per source: more sources, more chances to cite right
-    const size_t begin = sentences[s][win.first].first;
-    const size_t end = sentences[s][win.first + count - 1].second;
+    // One sentence per source (more sources, more chances to cite the right page): the best
+    // single sentence of its best window.
+    size_t pick = win.first;
+    for (size_t i = win.first + 1; i < win.first + win.count; ++i) {
+      if (sentence_bm25.score(first_unit[s] + i) > sentence_bm25.score(first_unit[s] + pick)) {
+        pick = i;
+      }
+    }
+    const size_t begin = sentences[s][pick].first;
+    const size_t end = sentences[s][pick].second;
     ExtractedSpan span;
     span.source_number = sources[s].number;
     span.char_start = sources[s].char_start + static_cast<int64_t>(begin);
@@ -106,7 +124,7 @@ ExtractiveAnswer extract_answer(std::string_view question,
       if (c == '\n') c = ' ';
     }
     span.score = score;
-    left -= static_cast<int>(count);
+    --left;
     if (!answer.text.empty()) answer.text += " ";
     answer.text += span.text + " [" + std::to_string(span.source_number) + "]";
     answer.spans.push_back(std::move(span));

@@ -9,7 +9,8 @@
 // taken in that order, each giving the first sentence of its best window, while a source
 // scores at least `min_relative` of the first, up to `max_sentences` sentences (so up to that
 // many sources are cited: on dev.jsonl three distinct sources find the right page far more
-// often than three sentences of the best one).
+// often than three sentences of the best one). The sentence a source gives is the one of its
+// best window that scores best alone (LocalBm25 over single sentences).
 //
 // Thread-safety: pure functions.
 #pragma once

@@ -1,6 +1,8 @@
 #include "index/bm25_query.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <unordered_set>
 
 namespace quire::index {
@@ -36,6 +38,29 @@ std::string fts5_match_any(const std::vector<std::string>& terms) {
     expression += '"';
   }
   return expression;
+}
+
+std::string fts5_match_phrase(const std::vector<std::string>& terms) {
+  if (terms.empty()) return "";
+  std::string expression(1, '"');
+  for (size_t i = 0; i < terms.size(); ++i) {
+    if (i > 0) expression += ' ';
+    expression += terms[i];
+  }
+  expression += '"';
+  return expression;
+}
+
+double TermStats::idf(size_t i) const {
+  const double n = static_cast<double>(chunks_with[i]);
+  const double total = static_cast<double>(chunks);
+  return std::max(1e-6, std::log((total - n + 0.5) / (n + 0.5)));
+}
+
+double TermStats::idf_total() const {
+  double sum = 0;
+  for (size_t i = 0; i < terms.size(); ++i) sum += idf(i);
+  return sum;
 }
 
 std::string bm25_match_expression(std::string_view query) {

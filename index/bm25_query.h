@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,21 @@ std::vector<std::string> bm25_query_terms(std::string_view query);
 // "\"a\" OR \"b\"" for the terms {a, b}; empty for no terms. Each term must hold no '"' (terms
 // from bm25_query_terms never do).
 std::string fts5_match_any(const std::vector<std::string>& terms);
+
+// "\"a b\"" for the terms {a, b}: one FTS5 phrase, the terms adjacent and in order (a phrase of
+// one term is that term). Empty for no terms. Each term must hold no '"'.
+std::string fts5_match_phrase(const std::vector<std::string>& terms);
+
+// How common the BM25 terms of a text are in an index: the statistics FTS5's bm25() weighs
+// them by (Store::term_stats fills it).
+struct TermStats {
+  int64_t chunks = 0;                // chunks in the full-text index
+  std::vector<std::string> terms;    // bm25_query_terms of the text
+  std::vector<int64_t> chunks_with;  // per term: chunks holding it (after stemming)
+  // FTS5's idf of term i: log((N - n + 0.5) / (n + 0.5)), at least 1e-6.
+  double idf(size_t i) const;
+  double idf_total() const;  // over all terms
+};
 
 // fts5_match_any(bm25_query_terms(query)): empty when the query has no terms (search nothing).
 std::string bm25_match_expression(std::string_view query);

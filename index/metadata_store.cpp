@@ -353,4 +353,15 @@ Result<std::vector<SearchHit>> MetadataStore::search_fts(const std::string& matc
   return hits;
 }
 
+Result<int64_t> MetadataStore::count_fts(const std::string& match_expression) {
+  QUIRE_ASSIGN_OR_RETURN(
+      Statement count,
+      match_expression.empty()
+          ? db_.prepare("SELECT count(*) FROM chunks_fts")
+          : db_.prepare("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?1"));
+  if (!match_expression.empty()) QUIRE_RETURN_IF_ERROR(count.bind_all(match_expression));
+  QUIRE_ASSIGN_OR_RETURN(bool row, count.step());
+  return row ? count.column_int64(0) : 0;
+}
+
 }  // namespace quire::index

@@ -94,6 +94,8 @@ class MetadataStore {
   // count (before the limit, so up to k hits from them come back).
   Result<std::vector<SearchHit>> search_fts(const std::string& match_expression, int64_t k,
                                             const std::vector<int64_t>* doc_ids = nullptr);
+  // Rows of the full-text index that match (all of them for an empty expression).
+  Result<int64_t> count_fts(const std::string& match_expression);
 
  private:
   SqliteDb& db_;

@@ -280,7 +280,34 @@ class StoreImpl final : public Store {
                                              const SearchFilter& filter) override {
     if (k < 0) return invalid_argument_error("search_bm25: k = " + std::to_string(k));
     QUIRE_RETURN_IF_ERROR(check_search_filter(filter).with_context("search_bm25"));
-    const std::string expression = bm25_match_expression(query);
+    return search_fts(bm25_match_expression(query), query, k, filter);
+  }
+
+  Result<std::vector<SearchHit>> search_phrase(const std::string& text, int64_t k,
+                                               const SearchFilter& filter, bool prefix) override {
+    if (k < 0) return invalid_argument_error("search_phrase: k = " + std::to_string(k));
+    QUIRE_RETURN_IF_ERROR(check_search_filter(filter).with_context("search_phrase"));
+    std::string expression = fts5_match_phrase(bm25_query_terms(text));
+    if (prefix && !expression.empty()) expression += " *";
+    return search_fts(expression, text, k, filter);
+  }
+
+  Result<TermStats> term_stats(const std::string& text) override {
+    return read([&](MetadataStore& meta) -> Result<TermStats> {
+      TermStats stats;
+      stats.terms = bm25_query_terms(text);
+      QUIRE_ASSIGN_OR_RETURN(stats.chunks, meta.count_fts(""));
+      for (const std::string& term : stats.terms) {
+        QUIRE_ASSIGN_OR_RETURN(const int64_t n, meta.count_fts(fts5_match_any({term})));
+        stats.chunks_with.push_back(n);
+      }
+      return stats;
+    });
+  }
+
+  // An FTS5 MATCH expression (empty: no hits) under the filter; `query` names it in errors.
+  Result<std::vector<SearchHit>> search_fts(const std::string& expression, const std::string& query,
+                                            int64_t k, const SearchFilter& filter) {
     if (k == 0 || expression.empty()) return std::vector<SearchHit>();
     auto lock = lock_shared();
     QUIRE_ASSIGN_OR_RETURN(ReaderPool::Lease lease, readers_.acquire());

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "engine/core/status.h"
+#include "index/bm25_query.h"
 #include "index/records.h"
 #include "index/search_filter.h"
 
@@ -132,6 +133,17 @@ class Store {
   // kInvalidArgument for a bad filter (see check_search_filter).
   virtual Result<std::vector<SearchHit>> search_bm25(const std::string& query, int64_t k,
                                                      const SearchFilter& filter = {}) = 0;
+  // Like search_bm25, but the query's terms (bm25_query_terms, in order, repeats dropped) must
+  // occur as one phrase: adjacent and in that order, after the tokenizer's stemming. "does any
+  // chunk say 'EfficientNet-B7'" is search_phrase("EfficientNet-B7", 1) non-empty. With
+  // `prefix`, the last term matches any word it begins ("batch norm" finds "batch
+  // normalization").
+  virtual Result<std::vector<SearchHit>> search_phrase(const std::string& text, int64_t k,
+                                                       const SearchFilter& filter = {},
+                                                       bool prefix = false) = 0;
+  // The BM25 statistics of `text`'s terms over the whole index (filters do not change them:
+  // FTS5 weighs terms over every chunk). One count per term.
+  virtual Result<TermStats> term_stats(const std::string& text) = 0;
   // Inner product against the (normalized) chunk vectors, best first. kFailedPrecondition on a
   // store without an embedding model; kInvalidArgument when query.size() is not its dim, k < 0,
   // or the filter is bad. Vectors of chunks deleted since the last rebuild (HNSW) are skipped.

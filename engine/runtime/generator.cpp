@@ -1,6 +1,7 @@
 #include "engine/runtime/generator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "engine/arch/registry.h"
@@ -76,7 +77,7 @@ struct Generator::Running {
   int id = 0;
   GenerationRequest req;
   std::optional<Sampler> sampler;
-  std::vector<float> masked;  // the logits row after the request's constraint
+  std::vector<float> masked;  // the logits row after the request's bias and constraint
   std::unique_ptr<StreamDecoder> decoder;
   std::unique_ptr<StopMatcher> stop;
   int seq = -1;              // -1 until started
@@ -129,6 +130,13 @@ Result<int> Generator::submit(GenerationRequest request) {
     if (id < 0 || id >= n_vocab) {
       return invalid_argument_error("prompt token id " + std::to_string(id) +
                                     " is outside the vocabulary");
+    }
+  }
+  for (const auto& [id, bias] : request.logit_bias) {
+    if (id < 0 || id >= n_vocab || !std::isfinite(bias)) {
+      return invalid_argument_error("logit bias " + std::to_string(bias) + " for token id " +
+                                    std::to_string(id) +
+                                    ": ids must be in the vocabulary and biases finite");
     }
   }
   const int64_t n_prompt = static_cast<int64_t>(request.prompt.size());
@@ -233,9 +241,10 @@ void Generator::finish(Running& r, std::string reason, std::vector<GenerationEve
 }
 
 TokenId Generator::sample(Running& r, std::span<const float> logits) {
-  if (r.req.constraint == nullptr) return r.sampler->sample(logits);
+  if (r.req.constraint == nullptr && r.req.logit_bias.empty()) return r.sampler->sample(logits);
   r.masked.assign(logits.begin(), logits.end());
-  r.req.constraint->mask(r.masked);
+  for (const auto& [id, bias] : r.req.logit_bias) r.masked[static_cast<size_t>(id)] += bias;
+  if (r.req.constraint != nullptr) r.req.constraint->mask(r.masked);
   return r.sampler->sample(r.masked);
 }
 

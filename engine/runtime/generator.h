@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/arch/decoder.h"
@@ -85,6 +86,9 @@ struct GenerationRequest {
   int64_t max_tokens = 128;  // generated tokens at most; -1: until end of generation or context
   std::vector<std::string> stop;  // stop strings (not part of the returned text)
   bool ignore_eos = false;        // keep going past end-of-generation tokens
+  // Added to a token's logit at every step, before the constraint and the sampler (OpenAI's
+  // logit_bias; -100 all but bans a token). Ids must be in the vocabulary, values finite.
+  std::vector<std::pair<TokenId, float>> logit_bias;
   // Tokens allowed next, applied before sampling (nullptr: any). Owned by the request.
   std::shared_ptr<TokenConstraint> constraint;
 };

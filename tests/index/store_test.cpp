@@ -431,6 +431,62 @@ TEST(StoreTest, Bm25RanksByTermFrequencyAndStems) {
   EXPECT_TRUE(store->search_bm25("embedding", 0)->empty());
 }
 
+TEST(StoreTest, PhraseSearchNeedsAdjacentTermsInOrder) {
+  test::TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto id = store->put_document(
+      make_doc("/phrase.txt"),
+      make_chunks({"EfficientNet-B3 reaches 81% top-1 accuracy",
+                   "B7 blocks and an EfficientNet backbone", "we trained efficientnet b7 models"}),
+      {});
+  ASSERT_TRUE(id.ok());
+  auto chunks = *store->chunks_of(*id);
+  auto ids = [&](const std::string& text) {
+    std::set<int64_t> out;
+    auto hits = store->search_phrase(text, 10);
+    EXPECT_TRUE(hits.ok()) << hits.status().to_string();
+    if (hits.ok()) {
+      for (const auto& h : *hits) out.insert(h.chunk_id);
+    }
+    return out;
+  };
+  // Both words occur in chunks 1 and 2, adjacent and in order only in chunk 2.
+  EXPECT_EQ(ids("EfficientNet-B7"), std::set<int64_t>{chunks[2].id});
+  EXPECT_EQ(bm25_ids(*store, "EfficientNet-B7").size(), 3u);
+  EXPECT_TRUE(ids("B7 EfficientNet").empty());
+  EXPECT_EQ(ids("efficientnet"), (std::set<int64_t>{chunks[0].id, chunks[1].id, chunks[2].id}));
+  EXPECT_EQ(ids("models trained"), std::set<int64_t>{});
+  EXPECT_EQ(ids("trains EfficientNet"), std::set<int64_t>{chunks[2].id});  // stems match
+  EXPECT_TRUE(ids("\" * ( ) :").empty());
+  // A prefix on the last term: "efficientnet b" begins "efficientnet b3", "... backbone" and
+  // "... b7"; "efficientnet b7 mod" only "efficientnet b7 models".
+  auto prefixed = store->search_phrase("EfficientNet B", 10, {}, true);
+  ASSERT_TRUE(prefixed.ok()) << prefixed.status().to_string();
+  EXPECT_EQ(prefixed->size(), 3u);
+  EXPECT_TRUE(ids("EfficientNet B").empty());
+  auto longer = store->search_phrase("EfficientNet B7 mod", 10, {}, true);
+  ASSERT_TRUE(longer.ok());
+  ASSERT_EQ(longer->size(), 1u);
+  EXPECT_EQ((*longer)[0].chunk_id, chunks[2].id);
+  EXPECT_EQ(store->search_phrase("x", -1).status().code(), StatusCode::kInvalidArgument);
+
+  // Term statistics: chunks holding each term (stemmed as FTS5 stems), and FTS5's idf.
+  auto stats = store->term_stats("EfficientNet trains pasta");
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->chunks, 3);
+  EXPECT_EQ(stats->terms, (std::vector<std::string>{"efficientnet", "trains", "pasta"}));
+  EXPECT_EQ(stats->chunks_with, (std::vector<int64_t>{3, 1, 0}));
+  EXPECT_DOUBLE_EQ(stats->idf(0), 1e-6);  // in every chunk: clamped
+  EXPECT_DOUBLE_EQ(stats->idf(1), std::log(2.5 / 1.5));
+  EXPECT_DOUBLE_EQ(stats->idf(2), std::log(3.5 / 0.5));
+  EXPECT_DOUBLE_EQ(stats->idf_total(), 1e-6 + std::log(2.5 / 1.5) + std::log(3.5 / 0.5));
+  auto none = store->term_stats("?!");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->terms.empty());
+  EXPECT_EQ(none->idf_total(), 0.0);
+}
+
 TEST(StoreTest, HostileQueriesNeverBreakFts5) {
   test::TempDir tmp;
   auto store = open_store(tmp.path());

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -384,6 +385,42 @@ TEST(Generator, ClearErrors) {
   ASSERT_FALSE(bert.ok());
   EXPECT_EQ(bert.status().code(), StatusCode::kUnimplemented);
   EXPECT_NE(bert.status().message().find("llama"), std::string::npos);
+}
+
+TEST(Generator, LogitBiasShiftsTheChoiceAndBadBiasesAreRefused) {
+  QUIRE_REQUIRE_SHARED();
+  auto lm = open_model("qwen2-tiny-q8_0.gguf");
+  ASSERT_NE(lm, nullptr);
+  GeneratorOptions opt;
+  opt.n_ctx = 64;
+  auto gen = Generator::create(*lm, opt);
+  ASSERT_TRUE(gen.ok());
+  const auto prompt = lm->tokenizer().encode("The quick brown fox", true, false);
+  auto plain = (*gen)->generate(greedy_request(prompt, 6));
+  ASSERT_TRUE(plain.ok());
+  // A large bias on one token makes greedy decoding pick it every time; banning the token
+  // greedy chose first makes it choose another.
+  const TokenId forced = 1234;
+  GenerationRequest biased = greedy_request(prompt, 6);
+  biased.logit_bias = {{forced, 1000.0f}};
+  auto r = (*gen)->generate(std::move(biased));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tokens, std::vector<TokenId>(6, forced));
+  GenerationRequest banned = greedy_request(prompt, 1);
+  banned.logit_bias = {{plain->tokens[0], -1e30f}};
+  auto b = (*gen)->generate(std::move(banned));
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(b->tokens[0], plain->tokens[0]);
+  // Out-of-vocabulary ids and non-finite biases are refused with the id named.
+  GenerationRequest bad = greedy_request(prompt, 1);
+  bad.logit_bias = {{-1, 1.0f}};
+  EXPECT_EQ((*gen)->submit(bad).status().code(), StatusCode::kInvalidArgument);
+  bad.logit_bias = {{static_cast<TokenId>(lm->decoder().hparams().n_vocab), 1.0f}};
+  EXPECT_EQ((*gen)->submit(bad).status().code(), StatusCode::kInvalidArgument);
+  bad.logit_bias = {{5, std::numeric_limits<float>::infinity()}};
+  auto inf = (*gen)->submit(bad);
+  ASSERT_FALSE(inf.ok());
+  EXPECT_NE(inf.status().message().find("token id 5"), std::string::npos);
 }
 
 TEST(KvCache, TruncateCopyAndLimits) {
