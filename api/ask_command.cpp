@@ -64,6 +64,10 @@ json answer_json(const generate::Answer& a, const std::string& question) {
               {"decode_s", a.timings.decode_s},
               {"total_s", a.timings.total_s}}}};
   if (a.mode == "declined") j["decline_reason"] = a.decline_reason;
+  j["decline_check"] = {{"declined", a.decline.declined},
+                        {"absent_names", a.decline.absent_names},
+                        {"best_bm25", a.decline.best_bm25},
+                        {"evidence", a.decline.evidence}};
   if (a.mode == "generative") {
     j["prompt_tokens"] = a.prompt_tokens;
     j["generated_tokens"] = a.generated_tokens;
@@ -168,6 +172,7 @@ Status run_ask_command(std::span<const std::string> args) {
   QUIRE_ASSIGN_OR_RETURN(
       OpenedIndex opened,
       workspace.open_index(options.mode != retrieve::SearchMode::kBm25, threads));
+  QUIRE_RETURN_IF_ERROR(workspace.check_query_model(opened));
   std::unique_ptr<engine::LanguageModel> lm;
   std::unique_ptr<engine::Generator> generator;
   if (!workspace.config().llm.empty()) {

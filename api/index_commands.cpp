@@ -192,6 +192,7 @@ Status run_search_command(std::span<const std::string> args) {
   if (!workspace.index_exists())
     return not_found_error("no index at '" + db + "' (run quire index)");
   QUIRE_ASSIGN_OR_RETURN(OpenedIndex o, workspace.open_index(mode != retrieve::SearchMode::kBm25));
+  QUIRE_RETURN_IF_ERROR(workspace.check_query_model(o));
   retrieve::Retriever retriever(*o.store, o.embedder.get());
   retrieve::SearchOptions options;
   options.k = static_cast<int64_t>(k);

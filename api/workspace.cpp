@@ -208,4 +208,20 @@ Result<OpenedIndex> Workspace::open_index(bool with_embedder, int threads) const
   return o;
 }
 
+Status Workspace::check_query_model(OpenedIndex& o) const {
+  if (o.embedder == nullptr) return ok_status();
+  // Query vectors of another model would be compared with the index's as if they meant the
+  // same: refuse rather than return noise.
+  QUIRE_ASSIGN_OR_RETURN(auto recorded, o.store->embedding_model());
+  if (!recorded) return ok_status();
+  QUIRE_ASSIGN_OR_RETURN(const std::string fingerprint, o.embedder->fingerprint());
+  if (fingerprint == recorded->fingerprint) return ok_status();
+  return failed_precondition_error(
+      "the index at '" + dir_ + "' was built with the embedding model '" + recorded->name + "' (" +
+      std::to_string(recorded->dim) + " dimensions); '" + config_.embed_model +
+      "' is another embedding model (" + std::to_string(o.embedder->dim()) +
+      " dimensions). Omit --embed-model to use the index's, or rebuild it with quire index "
+      "--embed-model M --reembed");
+}
+
 }  // namespace quire::api

@@ -86,6 +86,10 @@ class Workspace {
   // embedding model is configured, the embedder (`threads` workers; 0: all CPUs).
   // Repairs made on open are printed to stderr as "quire: repaired the index: ...".
   Result<OpenedIndex> open_index(bool with_embedder, int threads = 0) const;
+  // For searching: kFailedPrecondition when the opened embedder is not the model the index's
+  // vectors were made with (compared by tensor-data fingerprint). OK without an embedder or
+  // for a BM25-only index.
+  Status check_query_model(OpenedIndex& opened) const;
 
  private:
   std::string dir_;

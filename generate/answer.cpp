@@ -4,6 +4,7 @@
 
 #include "engine/core/timer.h"
 #include "generate/citations.h"
+#include "generate/lexical.h"
 #include "generate/support.h"
 
 namespace quire::generate {
@@ -53,14 +54,22 @@ Answerer::Answerer(index::Store& store, engine::Embedder* embedder,
       retriever_(store, embedder) {}
 
 Result<DeclineDecision> Answerer::decide(const std::string& question, const AskOptions& options) {
+  // The evidence test weighs the question's content words only: in a small folder "how" or
+  // "does" may occur nowhere, and their idf would swamp the words that matter.
+  std::string content;
+  for (const std::string& w : content_words(question)) {
+    if (!content.empty()) content += ' ';
+    content += w;
+  }
+  if (content.empty()) content = question;
   double best = 0;
-  QUIRE_ASSIGN_OR_RETURN(auto top, store_.search_bm25(question, 1));
+  QUIRE_ASSIGN_OR_RETURN(auto top, store_.search_bm25(content, 1));
   if (!top.empty()) best = top[0].score;
+  QUIRE_ASSIGN_OR_RETURN(const index::TermStats stats, store_.term_stats(content));
   auto occurs = [this](std::string_view text, bool prefix) -> Result<bool> {
     QUIRE_ASSIGN_OR_RETURN(auto hits, store_.search_phrase(std::string(text), 1, {}, prefix));
     return !hits.empty();
   };
-  QUIRE_ASSIGN_OR_RETURN(const index::TermStats stats, store_.term_stats(question));
   return decide_decline(question, best, stats.idf_total(), occurs, options.decline);
 }
 
@@ -111,7 +120,8 @@ Result<Answer> Answerer::ask(const std::string& question, const AskOptions& opti
   answer.timings.retrieve_s = t.elapsed_s();
 
   t = Timer();
-  QUIRE_ASSIGN_OR_RETURN(const DeclineDecision decision, decide(question, options));
+  QUIRE_ASSIGN_OR_RETURN(answer.decline, decide(question, options));
+  const DeclineDecision& decision = answer.decline;
   answer.timings.decline_s = t.elapsed_s();
 
   t = Timer();

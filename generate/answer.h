@@ -75,6 +75,7 @@ struct Answer {
   std::string mode;  // "generative", "extractive", "declined"
   std::string text;
   std::string decline_reason;
+  DeclineDecision decline;  // the "not in the sources" test, whatever it decided
   retrieve::SearchMode search_mode = retrieve::SearchMode::kBm25;  // what retrieval ran
   std::vector<Citation> citations;     // distinct sources cited, in order of first use
   std::vector<int> invalid_citations;  // numbers the answer used that point at no source

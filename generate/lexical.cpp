@@ -36,8 +36,9 @@ size_t stem_length(std::string_view w) {
   return w.size();
 }
 
+// Calls f(lower-cased word) for every word of `text` that is not a function word.
 template <typename F>
-void for_each_word(std::string_view text, F&& f) {
+void for_each_content_word(std::string_view text, F&& f) {
   size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && !is_word_byte(static_cast<unsigned char>(text[i]))) ++i;
@@ -50,10 +51,15 @@ void for_each_word(std::string_view text, F&& f) {
         const char c = text[k];
         w.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
       }
-      if (!stopwords().contains(w)) f(w.substr(0, stem_length(w)));
+      if (!stopwords().contains(w)) f(std::move(w));
     }
     i = j;
   }
+}
+
+template <typename F>
+void for_each_word(std::string_view text, F&& f) {
+  for_each_content_word(text, [&](std::string w) { f(w.substr(0, stem_length(w))); });
 }
 
 }  // namespace
@@ -67,6 +73,14 @@ std::vector<std::string> text_terms(std::string_view text) {
 std::vector<std::string> query_terms(std::string_view question) {
   std::vector<std::string> out;
   for_each_word(question, [&](std::string w) {
+    if (std::find(out.begin(), out.end(), w) == out.end()) out.push_back(std::move(w));
+  });
+  return out;
+}
+
+std::vector<std::string> content_words(std::string_view question) {
+  std::vector<std::string> out;
+  for_each_content_word(question, [&](std::string w) {
     if (std::find(out.begin(), out.end(), w) == out.end()) out.push_back(std::move(w));
   });
   return out;

@@ -18,6 +18,9 @@ namespace quire::generate {
 std::vector<std::string> text_terms(std::string_view text);
 // The distinct terms of a question, in order of first appearance.
 std::vector<std::string> query_terms(std::string_view question);
+// The distinct words of a question that carry its content: lower-cased, function and question
+// words out, not stemmed (for the index's own stemmer), in order of first appearance.
+std::vector<std::string> content_words(std::string_view question);
 
 // BM25 (k1 = 1.2, b = 0.75) of each unit against the query, idf = log(1 + (N - n + 0.5) /
 // (n + 0.5)) over the N units, normalized by the sum of the query terms' idf so scores of
