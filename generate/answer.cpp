@@ -175,10 +175,18 @@ Result<Answer> Answerer::ask(const std::string& question, const AskOptions& opti
   request.stop = std::move(chat.stop);
   request.sampling = options.sampling;
   request.max_tokens = options.max_tokens;
+  request.logit_bias = options.logit_bias;
   std::shared_ptr<CitationGuard> guard;
   if (options.citation_guard) {
     if (pieces_ == nullptr) pieces_ = make_token_pieces(model_->tokenizer());
     guard = std::make_shared<CitationGuard>(pieces_, static_cast<int>(answer.sources.size()));
+  }
+  if (options.constraint && guard) {
+    request.constraint = std::make_shared<engine::ConstraintChain>(
+        std::vector<std::shared_ptr<engine::TokenConstraint>>{options.constraint, guard});
+  } else if (options.constraint) {
+    request.constraint = options.constraint;
+  } else {
     request.constraint = guard;
   }
   QUIRE_ASSIGN_OR_RETURN(engine::GenerationResult result,

@@ -36,6 +36,10 @@ struct AskOptions {
   engine::SamplingParams sampling = greedy();
   int64_t max_tokens = 512;
   bool citation_guard = true;
+  std::vector<std::pair<engine::TokenId, float>> logit_bias;  // GenerationRequest::logit_bias
+  // A further rule on the answer's tokens (a grammar), applied before the citation guard. A
+  // constraint holds one sequence's state: give a fresh one to every ask.
+  std::shared_ptr<engine::TokenConstraint> constraint;
   const RagPromptTemplate* prompt = nullptr;  // nullptr: the built-in template
   engine::ChatPromptOptions chat;
 
