@@ -157,6 +157,16 @@ Result<Answer> Answerer::ask(const std::string& question, const AskOptions& opti
       c.char_start = span.char_start;
       c.char_end = span.char_end;
       c.snippet = snippet_of(span.text);
+      // The pages of the quoted sentence itself, when the document records its page offsets.
+      QUIRE_ASSIGN_OR_RETURN(auto doc, store_.get_document(source.doc_id));
+      if (doc) {
+        const int64_t first = index::page_at(*doc, span.char_start);
+        const int64_t last = index::page_at(*doc, std::max(span.char_start, span.char_end - 1));
+        if (first > 0 && last >= first) {
+          c.page_start = first;
+          c.page_end = last;
+        }
+      }
       answer.citations.push_back(std::move(c));
     }
     QUIRE_RETURN_IF_ERROR(check_support(answer));

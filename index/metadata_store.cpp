@@ -6,10 +6,41 @@ namespace quire::index {
 namespace {
 
 constexpr char kDocumentColumns[] =
-    "SELECT id, path, sha256, mtime, size, title, pages, status, error FROM documents";
+    "SELECT id, path, sha256, mtime, size, title, pages, status, error, page_starts FROM "
+    "documents";
 constexpr char kChunkColumns[] =
     "SELECT id, doc_id, ord, page_start, page_end, char_start, char_end, n_tokens, text "
     "FROM chunks";
+
+std::string join_offsets(const std::vector<int64_t>& offsets) {
+  std::string out;
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(offsets[i]);
+  }
+  return out;
+}
+
+// Written by join_offsets only; a malformed value (never written) reads as unknown.
+std::vector<int64_t> parse_offsets(const std::string& text) {
+  std::vector<int64_t> out;
+  int64_t value = 0;
+  bool digits = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      value = value * 10 + (c - '0');
+      digits = true;
+    } else if (c == ',' && digits) {
+      out.push_back(value);
+      value = 0;
+      digits = false;
+    } else {
+      return {};
+    }
+  }
+  if (digits) out.push_back(value);
+  return out;
+}
 
 DocumentRecord read_document(const Statement& row) {
   DocumentRecord doc;
@@ -22,6 +53,7 @@ DocumentRecord read_document(const Statement& row) {
   doc.pages = row.column_int64(6);
   doc.status = row.column_text(7);
   doc.error = row.column_text(8);
+  doc.page_starts = parse_offsets(row.column_text(9));
   return doc;
 }
 
@@ -195,7 +227,7 @@ Result<int64_t> MetadataStore::replace_document(const DocumentRecord& record,
   QUIRE_ASSIGN_OR_RETURN(
       Statement insert,
       db_.prepare("INSERT INTO documents(id, path, sha256, mtime, size, title, pages, status, "
-                  "error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+                  "error, page_starts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
   if (old_id.has_value()) {
     QUIRE_RETURN_IF_ERROR(insert.bind(1, *old_id));
   } else {
@@ -209,6 +241,7 @@ Result<int64_t> MetadataStore::replace_document(const DocumentRecord& record,
   QUIRE_RETURN_IF_ERROR(insert.bind(7, record.pages));
   QUIRE_RETURN_IF_ERROR(insert.bind(8, record.status));
   QUIRE_RETURN_IF_ERROR(insert.bind(9, record.error));
+  QUIRE_RETURN_IF_ERROR(insert.bind(10, join_offsets(record.page_starts)));
   QUIRE_RETURN_IF_ERROR(insert.run());
   return db_.last_insert_rowid();
 }

@@ -65,6 +65,11 @@ INSERT INTO meta(key, value) VALUES ('generation', '0');
      R"sql(
 CREATE INDEX chunks_doc_id_ord ON chunks(doc_id, ord);
 )sql"},
+    {3, "documents.page_starts: where each page begins in the document's text",
+     R"sql(
+-- Comma-separated offsets, one per page; '' for documents indexed before this version.
+ALTER TABLE documents ADD COLUMN page_starts TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

@@ -20,7 +20,20 @@ struct DocumentRecord {
   int64_t pages = 0;
   std::string status;  // "indexed" or "failed"
   std::string error;   // why it failed
+  // Where each page begins in the document's text (the offsets chunks use): page_starts[i] is
+  // the offset of page i + 1. Empty when unknown (documents indexed before schema 3).
+  std::vector<int64_t> page_starts;
 };
+
+// The page holding character `offset` of the document's text (1-based), or 0 when the document
+// records no page offsets.
+inline int64_t page_at(const DocumentRecord& doc, int64_t offset) {
+  int64_t page = 0;
+  for (size_t i = 0; i < doc.page_starts.size() && doc.page_starts[i] <= offset; ++i) {
+    page = static_cast<int64_t>(i) + 1;
+  }
+  return page;
+}
 
 struct ChunkRecord {
   int64_t id = 0;  // SQLite rowid = FAISS id

@@ -243,6 +243,16 @@ std::string document_text(const std::vector<Page>& pages) {
   return text;
 }
 
+std::vector<int64_t> page_starts(const std::vector<Page>& pages) {
+  std::vector<int64_t> out;
+  int64_t at = 0;
+  for (const Page& page : pages) {
+    out.push_back(at);
+    at += static_cast<int64_t>(page.text.size()) + 2;  // the "\n\n" joining the next page
+  }
+  return out;
+}
+
 namespace {
 
 EncodedChunks chunk_document(const std::vector<Page>& pages, const ChunkerOptions& options,

@@ -32,6 +32,8 @@ int64_t estimate_tokens(std::string_view text);
 // The document's text: normalized pages joined with "\n\n" (every page, empty ones included, so
 // the page of an offset follows from the page lengths). Chunk offsets (bytes) point into it.
 std::string document_text(const std::vector<Page>& pages);
+// Where each page begins in document_text(pages), one offset per page.
+std::vector<int64_t> page_starts(const std::vector<Page>& pages);
 
 // Chunks of at most target_tokens tokens, split at paragraph boundaries first, then sentence
 // boundaries, never inside a word; consecutive chunks share up to overlap_tokens tokens of

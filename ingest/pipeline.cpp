@@ -150,6 +150,7 @@ Prepared prepare(Work work, const ChunkerOptions& chunker, const TokenEncoder* e
   }
   p.t_chunk = t.elapsed_s();
   work.record.pages = static_cast<int64_t>(p.pages.size());
+  work.record.page_starts = page_starts(p.pages);
   p.work = std::move(work);
   return p;
 }
@@ -364,6 +365,12 @@ Result<IndexSummary> IndexPipeline::index_paths(const std::vector<std::string>& 
     auto it = known.find(path);
     if (it != known.end() && !reprocess_all) {
       const auto& d = it->second;
+      // Indexed before page offsets were recorded (schema 3): redo it once to record them.
+      const bool lacks_pages = d.status == "indexed" && d.pages > 0 && d.page_starts.empty();
+      if (lacks_pages) {
+        work.push_back(std::move(w));
+        continue;
+      }
       if (d.size == w.record.size && d.mtime == w.record.mtime) {
         ++summary.unchanged;
         continue;
@@ -387,7 +394,9 @@ Result<IndexSummary> IndexPipeline::index_texts(const std::vector<TextDocument>&
   QUIRE_ASSIGN_OR_RETURN(auto documents, store_.list_documents());
   std::unordered_map<std::string, std::string> known;
   for (auto& d : documents) {
-    if (d.status == "indexed") known.emplace(d.path, d.sha256);
+    // Indexed before page offsets were recorded (schema 3): redone once to record them.
+    const bool lacks_pages = d.pages > 0 && d.page_starts.empty();
+    if (d.status == "indexed" && !lacks_pages) known.emplace(d.path, d.sha256);
   }
   std::vector<Work> work;
   for (const auto& d : docs) {

@@ -94,7 +94,7 @@ TEST(StoreTest, CreatesAndReopens) {
     auto store = open_store(dir);
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(store->schema_version(), latest_schema_version());
-    EXPECT_EQ(store->schema_version(), 2);
+    EXPECT_EQ(store->schema_version(), 3);
     EXPECT_EQ(store->generation(), 0);
     EXPECT_FALSE(store->repair_report().repaired);
     auto model = store->embedding_model();
@@ -144,6 +144,34 @@ TEST(StoreTest, RefusesAFileAsDirectory) {
   EXPECT_FALSE(store.ok());
 }
 
+TEST(StoreTest, PageStartsRoundTripAndOldRowsReadAsUnknown) {
+  test::TempDir tmp;
+  {
+    auto db = SqliteDb::open(tmp.file("quire.db"));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(migrate(**db, 2).ok());
+    ASSERT_TRUE(
+        (*db)->exec("INSERT INTO documents(path, status) VALUES ('/v2.txt', 'indexed')").ok());
+  }
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto old = store->find_document("/v2.txt");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_TRUE((*old)->page_starts.empty());
+  DocumentRecord doc = make_doc("/paged.pdf");
+  doc.pages = 3;
+  doc.page_starts = {0, 1200, 2405};
+  auto id = store->put_document(doc, make_chunks({"page one text"}), {});
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  auto back = store->get_document(*id);
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->page_starts, (std::vector<int64_t>{0, 1200, 2405}));
+  EXPECT_EQ(page_at(**back, 0), 1);
+  EXPECT_EQ(page_at(**back, 1199), 1);
+  EXPECT_EQ(page_at(**back, 1200), 2);
+  EXPECT_EQ(page_at(**back, 99999), 3);
+}
+
 TEST(StoreTest, MigratesAVersion1Database) {
   test::TempDir tmp;
   {
@@ -163,7 +191,7 @@ TEST(StoreTest, MigratesAVersion1Database) {
   }
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(store->schema_version(), 3);
   auto doc = store->find_document("/old.txt");
   ASSERT_TRUE(doc.ok());
   ASSERT_TRUE(doc->has_value());

@@ -163,6 +163,27 @@ TEST(DocumentText, PagesJoinedWithBlankLine) {
   EXPECT_EQ(document_text(make_pages({"a", "", "b c"})), "a\n\n\n\nb c");
 }
 
+TEST(DocumentText, PageStartsLocateEveryChunkPage) {
+  EXPECT_TRUE(page_starts({}).empty());
+  EXPECT_EQ(page_starts(make_pages({"a", "", "b c"})), (std::vector<int64_t>{0, 3, 5}));
+  for (uint32_t seed = 1; seed <= 3; ++seed) {
+    const std::vector<Page> pages = synthetic_document(9, seed);
+    index::DocumentRecord doc;
+    doc.page_starts = page_starts(pages);
+    const std::string text = document_text(pages);
+    for (size_t i = 0; i < pages.size(); ++i) {
+      EXPECT_EQ(text.substr(static_cast<size_t>(doc.page_starts[i]), pages[i].text.size()),
+                pages[i].text);
+    }
+    // The page of a chunk's first and last characters is the chunk's page range.
+    for (const index::ChunkRecord& c : chunk_pages(pages, ChunkerOptions{64, 16}, kEstimate)) {
+      EXPECT_EQ(index::page_at(doc, c.char_start), c.page_start) << c.text;
+      EXPECT_EQ(index::page_at(doc, c.char_end - 1), c.page_end) << c.text;
+    }
+  }
+  EXPECT_EQ(index::page_at(index::DocumentRecord{}, 10), 0);  // unknown offsets
+}
+
 TEST(ChunkPages, EmptyInputGivesNoChunks) {
   const ChunkerOptions options;
   EXPECT_TRUE(chunk_pages({}, options, kEstimate).empty());
