@@ -181,7 +181,15 @@ Corpus papers_corpus(const Args& args, engine::Embedder& embedder, const std::st
   index::StoreOptions options;
   options.index_kind = args.kind;
   c.store = value_or_die(index::Store::open(c.dir, options), "opening " + c.dir);
-  ingest::IndexPipeline pipeline(*c.store, &embedder, {});
+  ingest::PipelineOptions pipeline_options;
+  pipeline_options.on_progress = [](const ingest::IndexProgress& p) {
+    if (p.files_done % 10 == 0 || p.files_done == p.files_total) {
+      std::fprintf(stderr, "bench_query: %lld/%lld files, %lld chunks, %.0f s\n",
+                   static_cast<long long>(p.files_done), static_cast<long long>(p.files_total),
+                   static_cast<long long>(p.chunks), p.seconds);
+    }
+  };
+  ingest::IndexPipeline pipeline(*c.store, &embedder, pipeline_options);
   std::fprintf(stderr, "bench_query: indexing %s into %s (reused when unchanged) ...\n",
                args.papers.c_str(), c.dir.c_str());
   const ingest::IndexSummary s = value_or_die(pipeline.index_paths(roots), "indexing papers");
