@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs the benchmarks; each prints one JSON document on stdout.
+# Builds and runs the benchmarks; each prints one JSON document on stdout (bench_query: one JSON
+# object per line).
 # Run on an otherwise idle machine; quote medians and ratios from one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
