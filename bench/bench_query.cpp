@@ -1,7 +1,7 @@
 // Query benchmark (JSON lines on stdout): the latency of retrieve + context packing per query
 // (Retriever::search, then remove_overlapping and pack_context, as `quire ask` does before it
-// answers), in hybrid and BM25 mode, one query at a time and from --threads concurrent threads,
-// on two corpora:
+// answers), in hybrid, BM25 and dense mode (--modes), one query at a time and from --threads
+// concurrent threads, on two corpora:
 //   papers     the PDFs of --papers indexed by the real ingestion pipeline (IndexPipeline, as
 //              `quire index` runs it) with a random model of all-MiniLM-L6-v2's shape (F16, the
 //              real bge vocabulary); the image-only scan fails, as it should.
@@ -20,7 +20,8 @@
 // (percentiles in ms, nearest rank; queries/s for the whole run), and "goal".
 // Usage: bench_query [--papers DIR] [--chunks N] [--queries N] [--threads N] [--work DIR]
 //                    [--quick] [--index flat|hnsw] [--vectors perturbed|random] [--llm GGUF]
-//                    [--k N] [--candidates N] [--shared DIR] [--models-dir DIR]
+//                    [--modes hybrid,bm25,dense] [--k N] [--candidates N] [--shared DIR]
+//                    [--models-dir DIR]
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -80,6 +81,9 @@ struct Args {
   bool quick = false;
   index::VectorIndexKind kind = index::VectorIndexKind::kFlat;
   bool random_vectors = false;
+  // Dense alone shows what hybrid adds to BM25 (the query embedding and the FAISS search).
+  std::vector<retrieve::SearchMode> modes = {
+      retrieve::SearchMode::kHybrid, retrieve::SearchMode::kBm25, retrieve::SearchMode::kDense};
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -568,7 +572,8 @@ Args parse_args(int argc, char** argv) {
                  "usage: %s [--papers DIR] [--chunks N] [--queries N] [--threads N] [--work DIR]\n"
                  "          [--quick] [--index flat|hnsw] [--vectors perturbed|random] "
                  "[--llm GGUF]\n"
-                 "          [--k N] [--candidates N] [--shared DIR] [--models-dir DIR]\n",
+                 "          [--modes hybrid,bm25,dense] [--k N] [--candidates N] [--shared DIR]\n"
+                 "          [--models-dir DIR]\n",
                  argv[0]);
     std::exit(2);
   };
@@ -596,6 +601,16 @@ Args parse_args(int argc, char** argv) {
       a.kind = value == "hnsw" ? index::VectorIndexKind::kHnsw : index::VectorIndexKind::kFlat;
     } else if (flag == "--vectors" && (value == "perturbed" || value == "random")) {
       a.random_vectors = value == "random";
+    } else if (flag == "--modes") {
+      a.modes.clear();
+      for (size_t at = 0; at <= value.size();) {
+        size_t comma = value.find(',', at);
+        if (comma == std::string::npos) comma = value.size();
+        auto mode = retrieve::search_mode_from_name(value.substr(at, comma - at));
+        if (!mode) usage();
+        a.modes.push_back(*mode);
+        at = comma + 1;
+      }
     } else if (flag == "--llm") {
       a.llm = value;
     } else if (flag == "--k") {
@@ -686,7 +701,7 @@ int main(int argc, char** argv) {
   int64_t goal_chunks = 0;
   for (Corpus& corpus : corpora) {
     QueryRunner runner(*corpus.store, *embedder, counter, args);
-    for (retrieve::SearchMode mode : {retrieve::SearchMode::kHybrid, retrieve::SearchMode::kBm25}) {
+    for (retrieve::SearchMode mode : args.modes) {
       std::vector<int> thread_counts = {1};
       if (args.threads > 1) thread_counts.push_back(args.threads);
       for (int threads : thread_counts) {

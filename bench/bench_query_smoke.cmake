@@ -87,8 +87,8 @@ foreach(kind setup corpus embed latency goal)
     message(FATAL_ERROR "no '${kind}' line in:\n${out}")
   endif()
 endforeach()
-# 2 corpora x 2 modes x (1 and 4 threads).
-if(NOT latency_lines EQUAL 8)
-  message(FATAL_ERROR "${latency_lines} latency lines, expected 8:\n${out}")
+# 2 corpora x 3 modes (hybrid, bm25, dense) x (1 and 4 threads).
+if(NOT latency_lines EQUAL 12)
+  message(FATAL_ERROR "${latency_lines} latency lines, expected 12:\n${out}")
 endif()
 message("bench_query_smoke: ${latency_lines} latency lines, all fields present")
