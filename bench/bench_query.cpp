@@ -732,7 +732,7 @@ int main(int argc, char** argv) {
               {"goal", "hybrid retrieve+pack p50 <= 15 ms at >= 100k chunks, one query at a time"},
               {"goal_p50_ms", kGoalHybridP50Ms},
               {"goal_chunks", kGoalChunks},
-              {"measured_p50_ms", goal_p50},
+              {"measured_p50_ms", goal_p50 >= 0 ? json(goal_p50) : json()},  // null: not run
               {"measured_chunks", goal_chunks},
               {"applies", goal_chunks >= kGoalChunks},
               {"met", goal_chunks >= kGoalChunks && goal_p50 <= kGoalHybridP50Ms}});
