@@ -45,19 +45,24 @@ Citation citation_of(const retrieve::PackedSource& s) {
 }  // namespace
 
 Answerer::Answerer(index::Store& store, engine::Embedder* embedder,
-                   const engine::LanguageModel* model, engine::Generator* generator)
+                   const engine::LanguageModel* model, engine::Generator* generator,
+                   std::shared_ptr<retrieve::QueryEmbeddingCache> query_cache)
     : store_(store),
       embedder_(embedder),
       model_(model),
       generator_(generator),
-      retriever_(store, embedder) {}
+      query_cache_(query_cache != nullptr ? std::move(query_cache)
+                                          : std::make_shared<retrieve::QueryEmbeddingCache>()),
+      retriever_(store, embedder, query_cache_.get()) {}
 
 Result<DeclineDecision> Answerer::decide(const std::string& question, const AskOptions& options) {
+  // Both tests look at the documents the filter admits only: a name found only in a
+  // filtered-out document is absent from the sources, and so is a strong BM25 match there.
   double best = 0;
-  QUIRE_ASSIGN_OR_RETURN(auto top, store_.search_bm25(question, 1));
+  QUIRE_ASSIGN_OR_RETURN(auto top, store_.search_bm25(question, 1, options.filter));
   if (!top.empty()) best = top[0].score;
-  auto occurs = [this](std::string_view word) -> Result<bool> {
-    QUIRE_ASSIGN_OR_RETURN(auto hits, store_.search_bm25(std::string(word), 1));
+  auto occurs = [this, &options](std::string_view word) -> Result<bool> {
+    QUIRE_ASSIGN_OR_RETURN(auto hits, store_.search_bm25(std::string(word), 1, options.filter));
     return !hits.empty();
   };
   return decide_decline(question, best, occurs, options.decline);
@@ -104,10 +109,21 @@ Result<Answer> Answerer::ask(const std::string& question, const AskOptions& opti
   search.k = options.k;
   search.candidates = options.candidates;
   search.mode = options.mode;
+  search.filter = options.filter;
+  search.mmr_lambda = options.mmr_lambda;
+  search.mmr_pool = options.mmr_pool;
   answer.search_mode = retriever_.effective_mode(options.mode);
-  QUIRE_ASSIGN_OR_RETURN(auto ranked, retriever_.search(question, search));
+  retrieve::SearchTimings stages;
+  QUIRE_ASSIGN_OR_RETURN(auto ranked, retriever_.search(question, search, &stages));
   ranked = retrieve::remove_overlapping(std::move(ranked));
   answer.timings.retrieve_s = t.elapsed_s();
+  answer.timings.embed_s = stages.embed_s;
+  answer.timings.embed_cached = stages.embed_cached;
+  answer.timings.dense_s = stages.dense_s;
+  answer.timings.bm25_s = stages.bm25_s;
+  answer.timings.fusion_s = stages.fusion_s;
+  answer.timings.rerank_s = stages.rerank_s;
+  answer.timings.mmr_s = stages.mmr_s;
 
   t = Timer();
   QUIRE_ASSIGN_OR_RETURN(const DeclineDecision decision, decide(question, options));
