@@ -8,16 +8,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/ops/ops.h"
+
 namespace quire::retrieve {
-namespace {
-
-double dot(const std::vector<float>& a, const std::vector<float>& b) {
-  double sum = 0;
-  for (size_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a[i]) * b[i];
-  return sum;
-}
-
-}  // namespace
 
 Result<std::vector<index::SearchHit>> maximal_marginal_relevance(
     const std::vector<index::SearchHit>& ranked, const std::vector<index::ChunkVector>& vectors,
@@ -95,8 +88,10 @@ Result<std::vector<index::SearchHit>> maximal_marginal_relevance(
     // product per candidate and step instead of |S| of them.
     for (Candidate& c : pool) {
       if (c.picked) continue;
-      const double sim =
-          c.vector != nullptr && chosen.vector != nullptr ? dot(*c.vector, *chosen.vector) : 0.0;
+      const double sim = c.vector != nullptr && chosen.vector != nullptr
+                             ? engine::ops::dot_f32(c.vector->data(), chosen.vector->data(),
+                                                    static_cast<int64_t>(dim))
+                             : 0.0;
       c.max_sim = step == 0 ? sim : std::max(c.max_sim, sim);
     }
   }

@@ -12,6 +12,7 @@
 
 #include "index/store.h"
 #include "retrieve/query_cache.h"
+#include "tests/index/store_test_support.h"
 #include "tests/support/fake_embedder.h"
 #include "tests/support/test_support.h"
 
@@ -19,25 +20,6 @@ namespace quire::generate {
 namespace {
 
 constexpr int64_t kDim = 8;
-
-index::DocumentRecord doc(const std::string& path) {
-  index::DocumentRecord d;
-  d.path = path;
-  d.sha256 = std::string(64, '0');
-  d.title = "Title of " + path;
-  d.pages = 1;
-  return d;
-}
-
-index::ChunkRecord chunk(const std::string& text) {
-  index::ChunkRecord c;
-  c.page_start = c.page_end = 1;
-  c.char_start = 0;
-  c.char_end = static_cast<int64_t>(text.size());
-  c.n_tokens = static_cast<int64_t>(text.size() / 4 + 1);
-  c.text = text;
-  return c;
-}
 
 // Two documents on rank fusion (only cormack.pdf names Cormack), one on cooking, and 30 filler
 // documents so that BM25's idf is positive for the topic words (FTS5 clamps the idf of words in
@@ -48,11 +30,8 @@ class AnswerTest : public ::testing::Test {
     auto store = index::Store::open(tmp_.file("db"));
     ASSERT_TRUE(store.ok()) << store.status().to_string();
     store_ = std::move(store).value();
-    index::EmbeddingModelInfo model;
-    model.name = "fake-embedder";
-    model.dim = kDim;
-    model.fingerprint = std::string(64, 'f');
-    ASSERT_TRUE(store_->set_embedding_model(model, false).ok());
+    ASSERT_TRUE(
+        store_->set_embedding_model(index::test_util::test_model("fake", kDim), false).ok());
     cormack_ = put("/papers/cormack.pdf",
                    "Reciprocal rank fusion combines ranked lists by summing inverse ranks. "
                    "Cormack proposed reciprocal rank fusion in 2009.");
@@ -69,7 +48,8 @@ class AnswerTest : public ::testing::Test {
   int64_t put(const std::string& path, const std::string& text) {
     const std::vector<float> v =
         test::FakeEmbedder(kDim).embed(std::vector<std::string>{text}).value()[0];
-    auto id = store_->put_document(doc(path), {chunk(text)}, {v});
+    auto id = store_->put_document(index::test_util::make_doc(path),
+                                   index::test_util::make_chunks({text}), {v});
     EXPECT_TRUE(id.ok()) << id.status().to_string();
     return *id;
   }

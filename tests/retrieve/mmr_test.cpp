@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "index/store.h"
+#include "tests/index/store_test_support.h"
 #include "tests/support/fake_embedder.h"
 #include "tests/support/test_support.h"
 
@@ -117,41 +118,15 @@ TEST(Mmr, BadInputIsInvalidArgument) {
       << bad_dim.status().message();
 }
 
-index::EmbeddingModelInfo model_info(int64_t dim) {
-  index::EmbeddingModelInfo model;
-  model.name = "mmr-test";
-  model.dim = dim;
-  model.fingerprint = std::string(64, 'c');
-  return model;
-}
-
-index::ChunkRecord chunk(int64_t ord, const std::string& text) {
-  index::ChunkRecord c;
-  c.ord = ord;
-  c.page_start = c.page_end = 1;
-  c.char_start = ord * 100;
-  c.char_end = c.char_start + static_cast<int64_t>(text.size());
-  c.text = text;
-  return c;
-}
-
-index::DocumentRecord doc(const std::string& path) {
-  index::DocumentRecord d;
-  d.path = path;
-  d.sha256 = std::string(64, '0');
-  d.title = path;
-  d.pages = 1;
-  return d;
-}
-
 TEST(MmrWithStoreVectors, ReadsTheStoredVectors) {
   test::TempDir dir;
   auto store = index::Store::open(dir.file("db"));
   ASSERT_TRUE(store.ok()) << store.status().to_string();
-  ASSERT_TRUE((*store)->set_embedding_model(model_info(4), false).ok());
-  auto id = (*store)->put_document(
-      doc("/a.txt"), {chunk(0, "a"), chunk(1, "a twin"), chunk(2, "b"), chunk(3, "c")},
-      {kA, kA2, kB, kC});
+  ASSERT_TRUE(
+      (*store)->set_embedding_model(index::test_util::test_model("mmr-test", 4), false).ok());
+  auto id = (*store)->put_document(index::test_util::make_doc("/a.txt"),
+                                   index::test_util::make_chunks({"a", "a twin", "b", "c"}),
+                                   {kA, kA2, kB, kC});
   ASSERT_TRUE(id.ok()) << id.status().to_string();
   auto chunks = (*store)->chunks_of(*id);
   ASSERT_TRUE(chunks.ok());
@@ -167,8 +142,8 @@ TEST(MmrWithStoreVectors, Bm25OnlyStoreKeepsTheRelevanceOrder) {
   test::TempDir dir;
   auto store = index::Store::open(dir.file("db"));
   ASSERT_TRUE(store.ok());
-  auto id =
-      (*store)->put_document(doc("/a.txt"), {chunk(0, "x"), chunk(1, "y"), chunk(2, "z")}, {});
+  auto id = (*store)->put_document(index::test_util::make_doc("/a.txt"),
+                                   index::test_util::make_chunks({"x", "y", "z"}), {});
   ASSERT_TRUE(id.ok());
   auto chunks = (*store)->chunks_of(*id);
   ASSERT_TRUE(chunks.ok());

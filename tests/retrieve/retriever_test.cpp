@@ -15,6 +15,7 @@
 #include "index/store.h"
 #include "retrieve/fusion.h"
 #include "retrieve/query_cache.h"
+#include "tests/index/store_test_support.h"
 #include "tests/support/fake_embedder.h"
 #include "tests/support/test_support.h"
 
@@ -25,32 +26,6 @@ using test::unit;
 
 constexpr int64_t kDim = 4;
 const std::string kQuery = "retrieval fusion";
-
-index::DocumentRecord doc(const std::string& path) {
-  index::DocumentRecord d;
-  d.path = path;
-  d.sha256 = std::string(64, '0');
-  d.title = "Title of " + path;
-  d.pages = 2;
-  return d;
-}
-
-std::vector<index::ChunkRecord> chunks(const std::vector<std::string>& texts) {
-  std::vector<index::ChunkRecord> out;
-  int64_t offset = 0;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    index::ChunkRecord c;
-    c.ord = static_cast<int64_t>(i);
-    c.page_start = c.page_end = 1;
-    c.char_start = offset;
-    c.char_end = offset + static_cast<int64_t>(texts[i].size());
-    c.n_tokens = static_cast<int64_t>(texts[i].size() / 4 + 1);
-    c.text = texts[i];
-    offset = c.char_end + 10;  // chunks do not touch
-    out.push_back(c);
-  }
-  return out;
-}
 
 std::vector<int64_t> ids(const std::vector<index::SearchHit>& hits) {
   std::vector<int64_t> out;
@@ -69,11 +44,8 @@ class RetrieverTest : public ::testing::Test {
     auto store = index::Store::open(tmp_.file("db"));
     ASSERT_TRUE(store.ok()) << store.status().to_string();
     store_ = std::move(store).value();
-    index::EmbeddingModelInfo model;
-    model.name = "fake-embedder";
-    model.dim = kDim;
-    model.fingerprint = std::string(64, 'f');
-    ASSERT_TRUE(store_->set_embedding_model(model, false).ok());
+    ASSERT_TRUE(
+        store_->set_embedding_model(index::test_util::test_model("fake", kDim), false).ok());
     a_ = put("/papers/a.pdf", {"retrieval fusion alpha", "retrieval fusion alpha again"},
              {unit({1, 0, 0, 0}), unit({1, 0.05f, 0, 0})});
     b_ = put("/papers/b.pdf", {"retrieval beta"}, {unit({0, 1, 0, 0})});
@@ -84,7 +56,8 @@ class RetrieverTest : public ::testing::Test {
 
   int64_t put(const std::string& path, const std::vector<std::string>& texts,
               const std::vector<std::vector<float>>& vectors) {
-    auto id = store_->put_document(doc(path), chunks(texts), vectors);
+    auto id = store_->put_document(index::test_util::make_doc(path),
+                                   index::test_util::make_chunks(texts), vectors);
     EXPECT_TRUE(id.ok()) << id.status().to_string();
     auto cs = store_->chunks_of(*id);
     EXPECT_TRUE(cs.ok());
