@@ -57,7 +57,14 @@ json answer_json(const generate::Answer& a, const std::string& question) {
             {"invalid_citations", a.invalid_citations},
             {"sources", sources},
             {"timings",
-             {{"retrieve_s", a.timings.retrieve_s},
+             {{"embed_s", a.timings.embed_s},
+              {"embed_cached", a.timings.embed_cached},
+              {"dense_s", a.timings.dense_s},
+              {"bm25_s", a.timings.bm25_s},
+              {"fusion_s", a.timings.fusion_s},
+              {"rerank_s", a.timings.rerank_s},
+              {"mmr_s", a.timings.mmr_s},
+              {"retrieve_s", a.timings.retrieve_s},
               {"decline_s", a.timings.decline_s},
               {"pack_s", a.timings.pack_s},
               {"prefill_s", a.timings.prefill_s},
@@ -95,7 +102,8 @@ std::string source_line(const retrieve::PackedSource& s) {
 Status run_ask_command(std::span<const std::string> args) {
   std::string question, db, llm, embed_model,
       k_text = "10", budget_text = "2000", mode_text = "hybrid", temp_text = "0", seed_text = "0",
-      n_text = "512", ctx_text, threads_text, min_score_text, prompt_file, chat_template;
+      n_text = "512", ctx_text, threads_text, min_score_text, prompt_file, chat_template, mmr_text;
+  std::vector<std::string> filter_docs, filter_paths;
   bool as_json = false, verbose = false, no_guard = false, no_decline = false;
   ArgParser parser("quire ask",
                    "Answers a question from the indexed documents, citing document and page.\n"
@@ -113,6 +121,12 @@ Status run_ask_command(std::span<const std::string> args) {
   parser.add_option("budget", &budget_text, "TOKENS",
                     "context tokens for the sources (default 2000)");
   parser.add_option("mode", &mode_text, "MODE", "retrieval: hybrid (default), dense or bm25");
+  parser.add_list_option("filter-doc", &filter_docs, "ID",
+                         "search only this document (an id of quire docs list)");
+  parser.add_list_option("filter-path", &filter_paths, "GLOB",
+                         "search only documents whose path matches (* within a folder, ** across)");
+  parser.add_option("mmr", &mmr_text, "L",
+                    "diversify the sources with MMR, lambda in [0,1] (1: relevance only)");
   parser.add_option("temp", &temp_text, "T", "temperature (default 0: greedy)");
   parser.add_option("seed", &seed_text, "S", "random seed (default 0)");
   parser.add_option("n-predict", &n_text, "N", "answer tokens at most (default 512)");
@@ -134,6 +148,8 @@ Status run_ask_command(std::span<const std::string> args) {
   }
   generate::AskOptions options;
   QUIRE_ASSIGN_OR_RETURN(options.mode, parse_search_mode(mode_text));
+  QUIRE_ASSIGN_OR_RETURN(options.filter, parse_search_filter(filter_docs, filter_paths));
+  QUIRE_ASSIGN_OR_RETURN(options.mmr_lambda, parse_mmr_lambda(mmr_text));
   QUIRE_ASSIGN_OR_RETURN(const uint64_t k, parse_uint(k_text, "--k"));
   if (k == 0 || k > 200) return invalid_argument_error("--k: expected 1..200");
   options.k = static_cast<int64_t>(k);
@@ -207,6 +223,7 @@ Status run_ask_command(std::span<const std::string> args) {
       for (size_t i = 0; i < answer.sources.size() && i < 3; ++i) {
         std::printf("  %s\n", source_line(answer.sources[i]).c_str());
       }
+      if (answer.sources.empty()) std::printf("  (none)\n");
     } else {
       for (const auto& c : answer.citations) {
         std::printf("  %s\n", source_line(answer.sources[static_cast<size_t>(c.n - 1)]).c_str());
@@ -220,17 +237,20 @@ Status run_ask_command(std::span<const std::string> args) {
   }
   if (verbose) {
     const auto& t = answer.timings;
+    std::fprintf(stderr, "mode:              %s (retrieval %s)\n", answer.mode.c_str(),
+                 std::string(retrieve::search_mode_name(answer.search_mode)).c_str());
+    std::fprintf(stderr, "embed:             %.1f ms%s\n", t.embed_s * 1e3,
+                 t.embed_cached ? " (cached)" : "");
+    std::fprintf(
+        stderr, "retrieve:          %.1f ms (dense %.1f, bm25 %.1f, fusion %.1f, mmr %.1f ms)\n",
+        t.retrieve_s * 1e3, t.dense_s * 1e3, t.bm25_s * 1e3, t.fusion_s * 1e3, t.mmr_s * 1e3);
     std::fprintf(stderr,
-                 "mode:              %s (retrieval %s)\n"
-                 "retrieve:          %.1f ms\n"
                  "decline check:     %.1f ms\n"
                  "pack:              %.1f ms (%zu sources)\n"
                  "prompt eval:       %lld token(s) in %.3f s, %.2f tokens/s\n"
                  "eval:              %lld token(s) in %.3f s, %.2f tokens/s\n"
                  "total:             %.3f s\n",
-                 answer.mode.c_str(),
-                 std::string(retrieve::search_mode_name(answer.search_mode)).c_str(),
-                 t.retrieve_s * 1e3, t.decline_s * 1e3, t.pack_s * 1e3, answer.sources.size(),
+                 t.decline_s * 1e3, t.pack_s * 1e3, answer.sources.size(),
                  static_cast<long long>(answer.prompt_tokens), t.prefill_s, answer.prefill_tok_s,
                  static_cast<long long>(answer.generated_tokens), t.decode_s, answer.decode_tok_s,
                  t.total_s);

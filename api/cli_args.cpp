@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -12,12 +13,17 @@ ArgParser::ArgParser(std::string command, std::string summary)
     : command_(std::move(command)), summary_(std::move(summary)) {}
 
 void ArgParser::add_flag(const std::string& name, bool* out, const std::string& help) {
-  flags_.push_back(Flag{name, out, nullptr, "", help});
+  flags_.push_back(Flag{name, out, nullptr, nullptr, "", help});
 }
 
 void ArgParser::add_option(const std::string& name, std::string* out, const std::string& metavar,
                            const std::string& help) {
-  flags_.push_back(Flag{name, nullptr, out, metavar, help});
+  flags_.push_back(Flag{name, nullptr, out, nullptr, metavar, help});
+}
+
+void ArgParser::add_list_option(const std::string& name, std::vector<std::string>* out,
+                                const std::string& metavar, const std::string& help) {
+  flags_.push_back(Flag{name, nullptr, nullptr, out, metavar, help + " (repeatable)"});
 }
 
 void ArgParser::add_positional(const std::string& name, std::string* out, const std::string& help) {
@@ -61,7 +67,11 @@ Status ArgParser::parse(std::span<const std::string> args) {
         }
         value = args[++i];
       }
-      *flag->string_out = value;
+      if (flag->list_out != nullptr) {
+        flag->list_out->push_back(value);
+      } else {
+        *flag->string_out = value;
+      }
       continue;
     }
     if (next_positional >= positionals_.size()) {
@@ -152,6 +162,37 @@ Result<retrieve::SearchMode> parse_search_mode(const std::string& text) {
   if (!mode)
     return invalid_argument_error("--mode: '" + text + "', expected hybrid, dense or bm25");
   return *mode;
+}
+
+Result<std::optional<double>> parse_mmr_lambda(const std::string& text) {
+  if (text.empty()) return std::optional<double>();
+  QUIRE_ASSIGN_OR_RETURN(const double lambda, parse_double(text, "--mmr"));
+  if (lambda < 0 || lambda > 1) {
+    std::string message("--mmr: '");
+    message += text;
+    message += "' is outside [0, 1] (MMR's lambda: 1 ranks by relevance only, 0 by diversity only)";
+    return invalid_argument_error(message);
+  }
+  return std::optional<double>(lambda);
+}
+
+Result<index::SearchFilter> parse_search_filter(const std::vector<std::string>& doc_ids,
+                                                const std::vector<std::string>& path_globs) {
+  index::SearchFilter filter;
+  for (const std::string& id : doc_ids) {
+    auto value = parse_uint(id, "--filter-doc");
+    if (!value.ok() || *value == 0 || *value > static_cast<uint64_t>(INT64_MAX)) {
+      std::string message("--filter-doc: '");
+      message += id;
+      message += "' is not a document id (a positive integer, as quire docs list shows)";
+      return invalid_argument_error(message);
+    }
+    filter.document_ids.push_back(static_cast<int64_t>(*value));
+  }
+  filter.path_globs = path_globs;
+  Status status = index::check_search_filter(filter);
+  if (!status.ok()) return status.with_context("--filter-path");
+  return filter;
 }
 
 }  // namespace quire::api

@@ -1,16 +1,19 @@
 // A small command-line parser for the quire subcommands.
 //
 // Flags are declared with the variable they fill; parse() accepts `--name value`, `--name=value`
-// and bare boolean flags, and fails with kInvalidArgument naming the flag for unknown flags,
-// missing values, missing positionals or surplus arguments. `-h`/`--help` sets help_requested().
+// and bare boolean flags; a list option may be given several times (each value is appended), and
+// fails with kInvalidArgument naming the flag for unknown flags, missing values, missing
+// positionals or surplus arguments. `-h`/`--help` sets help_requested().
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "engine/core/status.h"
+#include "index/search_filter.h"
 #include "retrieve/retriever.h"
 
 namespace quire::api {
@@ -23,6 +26,9 @@ class ArgParser {
   void add_flag(const std::string& name, bool* out, const std::string& help);
   void add_option(const std::string& name, std::string* out, const std::string& metavar,
                   const std::string& help);
+  // Repeatable: every `--name value` appends value to *out.
+  void add_list_option(const std::string& name, std::vector<std::string>* out,
+                       const std::string& metavar, const std::string& help);
   void add_positional(const std::string& name, std::string* out, const std::string& help);
 
   Status parse(std::span<const std::string> args);
@@ -34,6 +40,7 @@ class ArgParser {
     std::string name;  // without the leading "--"
     bool* bool_out = nullptr;
     std::string* string_out = nullptr;
+    std::vector<std::string>* list_out = nullptr;
     std::string metavar;
     std::string help;
   };
@@ -63,5 +70,11 @@ Result<int> parse_threads(const std::string& text);
 Result<int64_t> parse_ctx(const std::string& text);
 // --mode hybrid|dense|bm25.
 Result<retrieve::SearchMode> parse_search_mode(const std::string& text);
+// --mmr L: MMR's λ, a number in [0, 1]; "" gives nullopt (MMR off).
+Result<std::optional<double>> parse_mmr_lambda(const std::string& text);
+// --filter-doc ID (document ids, each a positive integer) and --filter-path GLOB (path globs,
+// index/path_glob.h), repeatable, into one filter; kInvalidArgument naming the bad value.
+Result<index::SearchFilter> parse_search_filter(const std::vector<std::string>& doc_ids,
+                                                const std::vector<std::string>& path_globs);
 
 }  // namespace quire::api

@@ -321,22 +321,25 @@ Status run_eval_command(std::span<const std::string> args) {
   if (args.empty() || args[0] != "beir") {
     if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
       std::cout << "usage: quire eval beir DIR [--db DIR] [--mode hybrid|dense|bm25] [--split S] "
-                   "[--embed-model M] [--json]\n";
+                   "[--embed-model M] [--mmr L] [--json]\n";
       return ok_status();
     }
     return invalid_argument_error("usage: quire eval beir DIR [options]");
   }
   std::string dir, db, mode_text = "hybrid", split = "test", model, threads_text,
-                       chunk_text = "512";
+                       chunk_text = "512", mmr_text;
   bool as_json = false;
   ArgParser parser("quire eval beir",
                    "Indexes a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) if\n"
-                   "needed and prints nDCG@10, Recall@10, Recall@100 and MRR@10.");
+                   "needed and prints nDCG@10, Recall@10, Recall@100 and MRR@10, and the\n"
+                   "median milliseconds per query of each retrieval stage.");
   parser.add_positional("DIR", &dir, "BEIR dataset folder");
   parser.add_option("db", &db, "DIR", "index directory (default: <DIR's name> under the data dir)");
   parser.add_option("mode", &mode_text, "MODE", "hybrid (default), dense or bm25");
   parser.add_option("split", &split, "S", "qrels split: test (default), train, dev");
   parser.add_option("embed-model", &model, "M.gguf", "embedding model (needed for dense/hybrid)");
+  parser.add_option("mmr", &mmr_text, "L",
+                    "re-rank with MMR, lambda in [0,1] (1: relevance only; default off)");
   parser.add_option("chunk-tokens", &chunk_text, "N",
                     "chunk size (default 512: ~ one per abstract)");
   parser.add_option("threads", &threads_text, "N", "threads");
@@ -351,6 +354,7 @@ Status run_eval_command(std::span<const std::string> args) {
     return invalid_argument_error("--mode " + mode_text +
                                   " needs --embed-model (or use --mode bm25)");
   }
+  QUIRE_ASSIGN_OR_RETURN(const std::optional<double> mmr_lambda, parse_mmr_lambda(mmr_text));
   QUIRE_ASSIGN_OR_RETURN(uint64_t chunk_tokens, parse_uint(chunk_text, "--chunk-tokens"));
   QUIRE_ASSIGN_OR_RETURN(int threads, parse_threads(threads_text));
   QUIRE_ASSIGN_OR_RETURN(auto corpus, retrieve::load_beir_corpus(dir));
@@ -384,13 +388,18 @@ Status run_eval_command(std::span<const std::string> args) {
   search.k = 300;  // chunks; documents are ranked by their best chunk, top 100 kept
   search.candidates = 300;
   search.mode = mode;
+  search.mmr_lambda = mmr_lambda;
+  search.mmr_pool = 300;  // MMR re-orders the whole candidate list
   retrieve::MetricsAccumulator acc;
+  retrieve::SearchTimingsAccumulator stages;
   std::unordered_map<int64_t, std::string> doc_key;  // chunk id -> beir id cache
   int64_t evaluated = 0;
   for (const auto& q : queries) {
     auto judged = qrels.find(q.id);
     if (judged == qrels.end()) continue;
-    QUIRE_ASSIGN_OR_RETURN(auto results, retriever.search(q.text, search));
+    retrieve::SearchTimings timings;
+    QUIRE_ASSIGN_OR_RETURN(auto results, retriever.search(q.text, search, &timings));
+    stages.add(timings);
     std::vector<std::string> ranked;
     for (const auto& r : results) {
       const std::string key =
@@ -410,6 +419,10 @@ Status run_eval_command(std::span<const std::string> args) {
               {"recall@10", m.recall_at_10},
               {"recall@100", m.recall_at_100},
               {"mrr@10", m.mrr_at_10}};
+  if (mmr_lambda) out["mmr_lambda"] = *mmr_lambda;
+  json median_ms = json::object();
+  for (const auto& [name, ms] : stages.medians_ms()) median_ms[name] = ms;
+  out["median_ms_per_query"] = median_ms;
   if (as_json) {
     std::cout << out.dump(1) << "\n";
   } else {
@@ -419,6 +432,9 @@ Status run_eval_command(std::span<const std::string> args) {
         dir.c_str(), split.c_str(), static_cast<long long>(m.queries),
         out["mode"].get<std::string>().c_str(), m.ndcg_at_10, m.recall_at_10, m.recall_at_100,
         m.mrr_at_10);
+    std::printf("  median ms per query:");
+    for (const auto& [name, ms] : stages.medians_ms()) std::printf(" %s %.2f", name.c_str(), ms);
+    std::printf("\n");
   }
   return ok_status();
 }

@@ -46,16 +46,22 @@ Citation citation_of(const retrieve::PackedSource& s) {
 }  // namespace
 
 Answerer::Answerer(index::Store& store, engine::Embedder* embedder,
-                   const engine::LanguageModel* model, engine::Generator* generator)
+                   const engine::LanguageModel* model, engine::Generator* generator,
+                   std::shared_ptr<retrieve::QueryEmbeddingCache> query_cache)
     : store_(store),
       embedder_(embedder),
       model_(model),
       generator_(generator),
-      retriever_(store, embedder) {}
+      query_cache_(query_cache != nullptr ? std::move(query_cache)
+                                          : std::make_shared<retrieve::QueryEmbeddingCache>()),
+      retriever_(store, embedder, query_cache_.get()) {}
 
 Result<DeclineDecision> Answerer::decide(const std::string& question, const AskOptions& options) {
   // The evidence test weighs the question's content words only: in a small folder "how" or
-  // "does" may occur nowhere, and their idf would swamp the words that matter.
+  // "does" may occur nowhere, and their idf would swamp the words that matter. Both tests look
+  // at the documents the filter admits only: a name found only in a filtered-out document is
+  // absent from the sources, and so is a strong BM25 match there (idf stays the whole index's,
+  // as FTS5 weighs terms).
   std::string content;
   for (const std::string& w : content_words(question)) {
     if (!content.empty()) content += ' ';
@@ -63,11 +69,12 @@ Result<DeclineDecision> Answerer::decide(const std::string& question, const AskO
   }
   if (content.empty()) content = question;
   double best = 0;
-  QUIRE_ASSIGN_OR_RETURN(auto top, store_.search_bm25(content, 1));
+  QUIRE_ASSIGN_OR_RETURN(auto top, store_.search_bm25(content, 1, options.filter));
   if (!top.empty()) best = top[0].score;
   QUIRE_ASSIGN_OR_RETURN(const index::TermStats stats, store_.term_stats(content));
-  auto occurs = [this](std::string_view text, bool prefix) -> Result<bool> {
-    QUIRE_ASSIGN_OR_RETURN(auto hits, store_.search_phrase(std::string(text), 1, {}, prefix));
+  auto occurs = [this, &options](std::string_view text, bool prefix) -> Result<bool> {
+    QUIRE_ASSIGN_OR_RETURN(auto hits,
+                           store_.search_phrase(std::string(text), 1, options.filter, prefix));
     return !hits.empty();
   };
   return decide_decline(question, best, stats.idf_total(), occurs, options.decline);
@@ -114,10 +121,21 @@ Result<Answer> Answerer::ask(const std::string& question, const AskOptions& opti
   search.k = options.k;
   search.candidates = options.candidates;
   search.mode = options.mode;
+  search.filter = options.filter;
+  search.mmr_lambda = options.mmr_lambda;
+  search.mmr_pool = options.mmr_pool;
   answer.search_mode = retriever_.effective_mode(options.mode);
-  QUIRE_ASSIGN_OR_RETURN(auto ranked, retriever_.search(question, search));
+  retrieve::SearchTimings stages;
+  QUIRE_ASSIGN_OR_RETURN(auto ranked, retriever_.search(question, search, &stages));
   ranked = retrieve::remove_overlapping(std::move(ranked));
   answer.timings.retrieve_s = t.elapsed_s();
+  answer.timings.embed_s = stages.embed_s;
+  answer.timings.embed_cached = stages.embed_cached;
+  answer.timings.dense_s = stages.dense_s;
+  answer.timings.bm25_s = stages.bm25_s;
+  answer.timings.fusion_s = stages.fusion_s;
+  answer.timings.rerank_s = stages.rerank_s;
+  answer.timings.mmr_s = stages.mmr_s;
 
   t = Timer();
   QUIRE_ASSIGN_OR_RETURN(answer.decline, decide(question, options));

@@ -4,12 +4,14 @@
 // `quire ask`, `quire batch` and the server's /v1/ask.
 //
 // Thread-safety: an Answerer is used by one thread at a time (its Generator is single-threaded);
-// the Store and Embedder it points at may be shared with other threads.
+// the Store and Embedder it points at, and its query-embedding cache, may be shared with other
+// threads (and other Answerers).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,16 +21,23 @@
 #include "generate/decline.h"
 #include "generate/extractive.h"
 #include "generate/rag_prompt.h"
+#include "index/search_filter.h"
 #include "retrieve/context_pack.h"
+#include "retrieve/query_cache.h"
 #include "retrieve/retriever.h"
 
 namespace quire::generate {
 
 struct AskOptions {
   retrieve::SearchMode mode = retrieve::SearchMode::kHybrid;
-  int64_t k = 10;                // chunks retrieved for packing
-  int64_t candidates = 50;       // per list before fusion
-  int64_t budget_tokens = 2000;  // context for the sources, in the generation model's tokens
+  int64_t k = 10;           // chunks retrieved for packing
+  int64_t candidates = 50;  // per list before fusion
+  // Only documents passing the filter are searched, packed and cited, and the decline decision
+  // ("not in the sources") looks at them only.
+  index::SearchFilter filter;
+  std::optional<double> mmr_lambda;  // MMR's λ in [0,1] (retrieve/mmr.h); off when empty
+  int64_t mmr_pool = 50;             // fused candidates MMR picks the k chunks from
+  int64_t budget_tokens = 2000;      // context for the sources, in the generation model's tokens
   int max_sources = 8;
   DeclineOptions decline;
   ExtractOptions extract;
@@ -66,7 +75,16 @@ struct Citation {
   bool weak = false;   // support below kWeakSupport
 };
 
+// Seconds per stage. retrieve_s is the whole retrieval; embed_s .. mmr_s are its stages
+// (retrieve::SearchTimings), 0 for stages that did not run.
 struct AnswerTimings {
+  double embed_s = 0;
+  bool embed_cached = false;  // the query embedding came from the cache
+  double dense_s = 0;
+  double bm25_s = 0;
+  double fusion_s = 0;
+  double rerank_s = 0;
+  double mmr_s = 0;
   double retrieve_s = 0;
   double decline_s = 0;
   double pack_s = 0;
@@ -97,11 +115,15 @@ struct Answer {
 class Answerer {
  public:
   // `embedder` may be nullptr (BM25 only); `model` and `generator` both nullptr select the
-  // extractive mode. Nothing is owned; all must outlive the Answerer.
+  // extractive mode. Nothing is owned; all must outlive the Answerer. `query_cache` keeps query
+  // embeddings across ask() calls (share one between Answerers of a server); nullptr: the
+  // Answerer makes its own of the default capacity.
   Answerer(index::Store& store, engine::Embedder* embedder, const engine::LanguageModel* model,
-           engine::Generator* generator);
+           engine::Generator* generator,
+           std::shared_ptr<retrieve::QueryEmbeddingCache> query_cache = nullptr);
 
   bool generative() const { return generator_ != nullptr; }
+  const retrieve::QueryEmbeddingCache& query_cache() const { return *query_cache_; }
 
   // kInvalidArgument for an empty question; kResourceExhausted when the best source does not
   // fit the budget or the prompt does not fit the context. on_text streams generated text
@@ -118,6 +140,7 @@ class Answerer {
   engine::Embedder* embedder_;
   const engine::LanguageModel* model_;
   engine::Generator* generator_;
+  std::shared_ptr<retrieve::QueryEmbeddingCache> query_cache_;
   retrieve::Retriever retriever_;
   std::shared_ptr<const TokenPieces> pieces_;  // for the citation guard, built on first use
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -129,6 +130,37 @@ RetrievalMetrics MetricsAccumulator::result() const {
     m.mrr_at_10 /= n;
   }
   return m;
+}
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+  const double upper = v[mid];
+  if (v.size() % 2 == 1) return upper;
+  const double lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
+  return (lower + upper) / 2;
+}
+
+}  // namespace
+
+void SearchTimingsAccumulator::add(const SearchTimings& t) {
+  embed_.push_back(t.embed_s * 1e3);
+  dense_.push_back(t.dense_s * 1e3);
+  bm25_.push_back(t.bm25_s * 1e3);
+  fusion_.push_back(t.fusion_s * 1e3);
+  rerank_.push_back(t.rerank_s * 1e3);
+  mmr_.push_back(t.mmr_s * 1e3);
+  fetch_.push_back(t.fetch_s * 1e3);
+  total_.push_back(t.total_s * 1e3);
+}
+
+std::vector<std::pair<std::string, double>> SearchTimingsAccumulator::medians_ms() const {
+  return {{"embed", median(embed_)},   {"dense", median(dense_)},   {"bm25", median(bm25_)},
+          {"fusion", median(fusion_)}, {"rerank", median(rerank_)}, {"mmr", median(mmr_)},
+          {"fetch", median(fetch_)},   {"total", median(total_)}};
 }
 
 }  // namespace quire::retrieve

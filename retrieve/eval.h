@@ -1,15 +1,17 @@
 // Retrieval evaluation on BEIR-style data: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.
 //
-// Thread-safety: the loaders are independent and may run at once; a MetricsAccumulator is one
-// thread's (add() is not synchronized).
+// Thread-safety: the loaders are independent and may run at once; a MetricsAccumulator and a
+// SearchTimingsAccumulator are one thread's (add() is not synchronized).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/core/status.h"
+#include "retrieve/retriever.h"
 
 namespace quire::retrieve {
 
@@ -43,6 +45,19 @@ class MetricsAccumulator {
 
  private:
   RetrievalMetrics sum_;
+};
+
+// Per-stage search times over many queries, summarized as the median milliseconds per query.
+class SearchTimingsAccumulator {
+ public:
+  void add(const SearchTimings& timings);
+  int64_t queries() const { return static_cast<int64_t>(embed_.size()); }
+  // (stage, median ms) for embed, dense, bm25, fusion, rerank, mmr, fetch and total, in that
+  // order; medians are 0 with no queries (the mean of the middle two for an even count).
+  std::vector<std::pair<std::string, double>> medians_ms() const;
+
+ private:
+  std::vector<double> embed_, dense_, bm25_, fusion_, rerank_, mmr_, fetch_, total_;
 };
 
 }  // namespace quire::retrieve

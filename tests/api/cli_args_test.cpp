@@ -103,5 +103,58 @@ TEST(ParseTest, SignedIntegersAndNumbers) {
   EXPECT_NE(parse_double("abc", "--temp").status().message().find("--temp"), std::string::npos);
 }
 
+TEST(ArgParserTest, ListOptionsCollectEveryValue) {
+  std::vector<std::string> docs, globs;
+  std::string mode = "hybrid";
+  ArgParser parser("quire ask", "Answers.");
+  parser.add_list_option("filter-doc", &docs, "ID", "a document");
+  parser.add_list_option("filter-path", &globs, "GLOB", "a path glob");
+  parser.add_option("mode", &mode, "MODE", "mode");
+  const std::vector<std::string> args = {"--filter-doc",  "3",       "--filter-path=/a/**",
+                                         "--mode",        "bm25",    "--filter-doc=7",
+                                         "--filter-path", "**/*.pdf"};
+  ASSERT_TRUE(parser.parse(args).ok());
+  EXPECT_EQ(docs, (std::vector<std::string>{"3", "7"}));
+  EXPECT_EQ(globs, (std::vector<std::string>{"/a/**", "**/*.pdf"}));
+  EXPECT_EQ(mode, "bm25");
+  EXPECT_NE(parser.help().find("--filter-doc ID"), std::string::npos);
+  EXPECT_NE(parser.help().find("(repeatable)"), std::string::npos);
+  const std::vector<std::string> missing = {"--filter-doc"};
+  auto status = parser.parse(missing);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("needs a value (ID)"), std::string::npos);
+}
+
+TEST(ParseMmrLambdaTest, AcceptsZeroToOneOnly) {
+  EXPECT_FALSE(parse_mmr_lambda("").value().has_value());  // off
+  EXPECT_DOUBLE_EQ(*parse_mmr_lambda("0").value(), 0.0);
+  EXPECT_DOUBLE_EQ(*parse_mmr_lambda("0.7").value(), 0.7);
+  EXPECT_DOUBLE_EQ(*parse_mmr_lambda("1").value(), 1.0);
+  for (const char* bad : {"-0.1", "1.01", "2", "abc", "nan"}) {
+    auto r = parse_mmr_lambda(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message().rfind("--mmr: '", 0), 0u) << r.status().message();
+  }
+  EXPECT_NE(parse_mmr_lambda("1.5").status().message().find("outside [0, 1]"), std::string::npos);
+}
+
+TEST(ParseSearchFilterTest, DocumentIdsAndGlobs) {
+  auto filter = parse_search_filter({"4", "12"}, {"/papers/**/*.pdf"});
+  ASSERT_TRUE(filter.ok()) << filter.status().to_string();
+  EXPECT_EQ(filter->document_ids, (std::vector<int64_t>{4, 12}));
+  EXPECT_EQ(filter->path_globs, (std::vector<std::string>{"/papers/**/*.pdf"}));
+  EXPECT_TRUE(parse_search_filter({}, {})->empty());
+  for (const char* bad : {"0", "-3", "x", "1.5", ""}) {
+    auto r = parse_search_filter({bad}, {});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("--filter-doc: '"), std::string::npos);
+  }
+  auto bad_glob = parse_search_filter({}, {""});
+  ASSERT_FALSE(bad_glob.ok());
+  EXPECT_EQ(bad_glob.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_glob.status().message().find("--filter-path"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace quire::api

@@ -70,5 +70,30 @@ TEST(BeirTest, LoadsSciFact) {
   EXPECT_EQ(load_beir_qrels(dir, "nope").status().code(), StatusCode::kNotFound);
 }
 
+TEST(SearchTimingsAccumulator, MediansPerStageInMilliseconds) {
+  SearchTimingsAccumulator acc;
+  for (const auto& [med, zero] : acc.medians_ms()) EXPECT_EQ(zero, 0) << med;  // no queries
+  // embed 1, 3, 2 ms -> median 2; dense 4 values -> mean of the middle two.
+  const double embed[] = {1e-3, 3e-3, 2e-3, 10e-3};
+  const double dense[] = {4e-3, 1e-3, 3e-3, 2e-3};
+  for (int i = 0; i < 4; ++i) {
+    SearchTimings t;
+    t.embed_s = embed[i];
+    t.dense_s = dense[i];
+    t.total_s = 1.0;
+    acc.add(t);
+  }
+  EXPECT_EQ(acc.queries(), 4);
+  const auto medians = acc.medians_ms();
+  ASSERT_EQ(medians.size(), 8u);
+  const char* names[] = {"embed", "dense", "bm25", "fusion", "rerank", "mmr", "fetch", "total"};
+  for (size_t i = 0; i < medians.size(); ++i) EXPECT_EQ(medians[i].first, names[i]);
+  // Milliseconds from seconds: 1e-12 covers the rounding of the * 1e3.
+  EXPECT_NEAR(medians[0].second, 2.5, 1e-12);  // (2 + 3) / 2
+  EXPECT_NEAR(medians[1].second, 2.5, 1e-12);  // (2 + 3) / 2
+  EXPECT_EQ(medians[2].second, 0);
+  EXPECT_NEAR(medians[7].second, 1000, 1e-9);
+}
+
 }  // namespace
 }  // namespace quire::retrieve
