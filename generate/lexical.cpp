@@ -2,27 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
+
+#include "engine/tokenizer/stopwords.h"
 
 namespace quire::generate {
 namespace {
-
-const std::unordered_set<std::string_view>& stopwords() {
-  static const std::unordered_set<std::string_view> kStop = {
-      "a",      "an",    "the",   "of",      "in",      "on",    "at",     "to",    "for",
-      "from",   "by",    "with",  "and",     "or",      "not",   "is",     "are",   "was",
-      "were",   "be",    "been",  "being",   "do",      "does",  "did",    "how",   "what",
-      "which",  "who",   "whom",  "whose",   "when",    "where", "why",    "that",  "this",
-      "these",  "those", "it",    "its",     "as",      "into",  "than",   "then",  "there",
-      "their",  "they",  "them",  "he",      "she",     "his",   "her",    "we",    "our",
-      "you",    "your",  "i",     "can",     "could",   "would", "should", "will",  "shall",
-      "may",    "might", "must",  "has",     "have",    "had",   "about",  "after", "before",
-      "during", "over",  "under", "between", "through", "per",   "each",   "any",   "all",
-      "some",   "many",  "much",  "more",    "most",    "other", "such",   "only",  "also",
-      "if",     "so",    "no",    "yes",     "one",     "two",   "first",  "use",   "used",
-      "using"};
-  return kStop;
-}
 
 bool is_word_byte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
@@ -51,7 +35,7 @@ void for_each_content_word(std::string_view text, F&& f) {
         const char c = text[k];
         w.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
       }
-      if (!stopwords().contains(w)) f(std::move(w));
+      if (!is_function_word(w)) f(std::move(w));
     }
     i = j;
   }

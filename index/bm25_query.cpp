@@ -5,6 +5,8 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "engine/tokenizer/stopwords.h"
+
 namespace quire::index {
 
 std::vector<std::string> bm25_query_terms(std::string_view query) {
@@ -63,8 +65,17 @@ double TermStats::idf_total() const {
   return sum;
 }
 
+std::vector<std::string> bm25_search_terms(std::string_view query) {
+  std::vector<std::string> terms = bm25_query_terms(query);
+  std::vector<std::string> content;
+  for (const std::string& t : terms) {
+    if (!is_function_word(t)) content.push_back(t);
+  }
+  return content.empty() ? terms : content;
+}
+
 std::string bm25_match_expression(std::string_view query) {
-  return fts5_match_any(bm25_query_terms(query));
+  return fts5_match_any(bm25_search_terms(query));
 }
 
 }  // namespace quire::index

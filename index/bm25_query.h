@@ -44,7 +44,13 @@ struct TermStats {
   double idf_total() const;  // over all terms
 };
 
-// fts5_match_any(bm25_query_terms(query)): empty when the query has no terms (search nothing).
+// The terms BM25 search ORs: bm25_query_terms minus English function words ("the", "what",
+// "does": engine/tokenizer/stopwords.h), unless that would leave none. A function word matches
+// most chunks, so FTS5 would score nearly the whole index for it (150 ms a query at 100k
+// chunks) while its idf adds almost nothing to any score.
+std::vector<std::string> bm25_search_terms(std::string_view query);
+
+// fts5_match_any(bm25_search_terms(query)): empty when the query has no terms (search nothing).
 std::string bm25_match_expression(std::string_view query);
 
 }  // namespace quire::index

@@ -27,16 +27,16 @@ TEST(Bm25QueryTest, DeduplicatesInOrderOfFirstAppearance) {
 
 TEST(Bm25QueryTest, QuotesNeverReachTheExpression) {
   EXPECT_EQ(bm25_match_expression("\"exact phrase\""), "\"exact\" OR \"phrase\"");
-  EXPECT_EQ(bm25_match_expression("a\"b"), "\"a\" OR \"b\"");
+  EXPECT_EQ(bm25_match_expression("x\"b"), "\"x\" OR \"b\"");
   EXPECT_EQ(bm25_match_expression("\""), "");
   EXPECT_EQ(bm25_match_expression("\"\""), "");
-  EXPECT_EQ(bm25_match_expression("it's"), "\"it\" OR \"s\"");
+  EXPECT_EQ(bm25_match_expression("it's"), "\"s\"");  // "it" is a function word
 }
 
 TEST(Bm25QueryTest, OperatorsAreOrdinaryWords) {
   // FTS5 would read AND/OR/NOT/NEAR as operators; quoted they are plain terms.
   EXPECT_EQ(bm25_match_expression("AND OR NOT"), "\"and\" OR \"or\" OR \"not\"");
-  EXPECT_EQ(bm25_match_expression("NEAR(a b, 2)"), "\"near\" OR \"a\" OR \"b\" OR \"2\"");
+  EXPECT_EQ(bm25_match_expression("NEAR(x b, 2)"), "\"near\" OR \"x\" OR \"b\" OR \"2\"");
   EXPECT_EQ(bm25_match_expression("text:river^ -x +y z*"),
             "\"text\" OR \"river\" OR \"x\" OR \"y\" OR \"z\"");
 }
@@ -113,6 +113,17 @@ TEST(Bm25QueryTest, RealFts5AcceptsEveryExpression) {
   ASSERT_TRUE(select->bind_all(bm25_match_expression("AND")).ok());
   ASSERT_TRUE(*select->step());
   EXPECT_EQ(select->column_int64(0), 1);
+}
+
+TEST(Bm25QueryTest, FunctionWordsLeaveTheSearchUnlessNothingElseRemains) {
+  EXPECT_EQ(bm25_search_terms("What is the learning rate of the model?"),
+            (std::vector<std::string>{"learning", "rate", "model"}));
+  EXPECT_EQ(bm25_match_expression("How does the warmup work"), "\"warmup\" OR \"work\"");
+  // A query of function words only is searched as written.
+  EXPECT_EQ(bm25_search_terms("to be or not to be"),
+            (std::vector<std::string>{"to", "be", "or", "not"}));
+  // Phrases and term statistics keep every term.
+  EXPECT_EQ(bm25_query_terms("the model").size(), 2u);
 }
 
 }  // namespace
