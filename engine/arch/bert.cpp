@@ -47,9 +47,9 @@ Result<std::unique_ptr<BertModel>> BertModel::load(const gguf::GgufFile& file) {
   hp.norm_eps = static_cast<float>(
       file.get_double(gguf::arch_kv(arch, ArchKv::kAttentionLayerNormEps)).value_or(1e-12));
   const uint64_t pooling = file.get_uint(gguf::arch_kv(arch, ArchKv::kPoolingType)).value_or(1);
-  if (pooling != 1 && pooling != 2) {
+  if (pooling != 1 && pooling != 2 && pooling != 4) {
     return unimplemented_error("pooling_type " + std::to_string(pooling) +
-                               " (only mean = 1 and cls = 2 are supported)");
+                               " (only mean = 1, cls = 2 and rank = 4 are supported)");
   }
   hp.pooling = static_cast<PoolingType>(pooling);
 
@@ -100,7 +100,58 @@ Result<std::unique_ptr<BertModel>> BertModel::load(const gguf::GgufFile& file) {
     QUIRE_ASSIGN_OR_RETURN(l.out_norm_b, w.floats(bias(LlmTensor::kLayerOutNorm), {e}));
     m->layers_.push_back(std::move(l));
   }
+  // The classification head of a cross-encoder (llama.cpp's names; a pooler then one output).
+  const bool has_head = w.has("cls.weight");
+  if (has_head) {
+    QUIRE_ASSIGN_OR_RETURN(m->head_w_, w.matrix("cls.weight", e, e));
+    QUIRE_ASSIGN_OR_RETURN(m->head_b_, w.floats("cls.bias", {e}));
+    if (!w.has("cls.output.weight") || !w.has("cls.output.bias")) {
+      return unimplemented_error(
+          "a classification head without cls.output.weight/bias (a head with no output "
+          "projection) is not supported");
+    }
+    // [e, 1] as converted; [e] after llama-quantize (it writes 1-row weights as 1-D).
+    const bool one_d = file.find_tensor("cls.output.weight")->n_dims == 1;
+    QUIRE_ASSIGN_OR_RETURN(m->head_out_w_, one_d ? w.floats("cls.output.weight", {e})
+                                                 : w.floats("cls.output.weight", {e, 1}));
+    QUIRE_ASSIGN_OR_RETURN(std::vector<float> out_b, w.floats("cls.output.bias", {1}));
+    m->head_out_b_ = out_b[0];
+  }
+  if (hp.pooling == PoolingType::kRank && !has_head) {
+    return failed_precondition_error(
+        "pooling_type 4 (rank) but no classification head (tensor 'cls.weight' is missing)");
+  }
   return m;
+}
+
+Result<std::vector<float>> BertModel::rank_scores(std::span<const std::vector<TokenId>> sequences,
+                                                  const std::vector<float>& hidden,
+                                                  ThreadPool& pool, BertScratch& s,
+                                                  MatmulPath path) const {
+  if (!has_rank_head()) {
+    return failed_precondition_error("the model has no classification head (not a reranker)");
+  }
+  const int64_t e = hp_.n_embd;
+  const int64_t n = static_cast<int64_t>(sequences.size());
+  std::vector<float> cls(static_cast<size_t>(n * e)), z(static_cast<size_t>(n * e));
+  int64_t t0 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy(hidden.begin() + t0 * e, hidden.begin() + (t0 + 1) * e, cls.begin() + i * e);
+    t0 += static_cast<int64_t>(sequences[static_cast<size_t>(i)].size());
+  }
+  std::vector<int64_t> groups(static_cast<size_t>(n + 1));
+  for (int64_t i = 0; i <= n; ++i) groups[static_cast<size_t>(i)] = i;  // one row per pair
+  matmul(head_w_, cls.data(), n, z.data(), pool, s.matmul, path, kernels(), groups);
+  add_bias(z.data(), head_b_, n);
+  std::vector<float> scores(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    float acc = 0;
+    for (int64_t j = 0; j < e; ++j) {
+      acc += head_out_w_[static_cast<size_t>(j)] * std::tanh(z[static_cast<size_t>(i * e + j)]);
+    }
+    scores[static_cast<size_t>(i)] = acc + head_out_b_;
+  }
+  return scores;
 }
 
 Status BertModel::forward(std::span<const std::vector<TokenId>> sequences, std::vector<float>& out,

@@ -22,7 +22,8 @@
 
 namespace quire::engine {
 
-enum class PoolingType : uint32_t { kNone = 0, kMean = 1, kCls = 2, kLast = 3 };
+// bert.pooling_type; kRank: a cross-encoder whose classification head scores [CLS] (rerankers).
+enum class PoolingType : uint32_t { kNone = 0, kMean = 1, kCls = 2, kLast = 3, kRank = 4 };
 
 struct BertHParams {
   int64_t n_vocab = 0;
@@ -57,6 +58,18 @@ class BertModel {
   Status forward(std::span<const std::vector<TokenId>> sequences, std::vector<float>& out,
                  ThreadPool& pool, BertScratch& scratch, MatmulPath path = MatmulPath::kAuto) const;
 
+  // A classification head (cls.weight/bias: n_embd x n_embd, cls.output.weight/bias: 1 x
+  // n_embd), loaded when the file has one; required with pooling kRank.
+  bool has_rank_head() const { return !head_b_.empty(); }
+
+  // One score per sequence from the head: with h the hidden state of the sequence's first token
+  // ([CLS]), score = w_o . tanh(W_d h + b_d) + b_o (W_d on `path`, the rest in f32, tanhf).
+  // `hidden` is forward()'s output for the same sequences. kFailedPrecondition without a head.
+  Result<std::vector<float>> rank_scores(std::span<const std::vector<TokenId>> sequences,
+                                         const std::vector<float>& hidden, ThreadPool& pool,
+                                         BertScratch& scratch,
+                                         MatmulPath path = MatmulPath::kAuto) const;
+
   // Pools the hidden states of each sequence (mean or [CLS] per the model) and L2-normalizes.
   // `hidden` is forward()'s output for the same sequences; returns n_seq x n_embd.
   std::vector<float> pool_and_normalize(std::span<const std::vector<TokenId>> sequences,
@@ -74,6 +87,9 @@ class BertModel {
   const gguf::TensorInfo* token_embd_ = nullptr;
   std::vector<float> position_embd_, token_type0_, embd_norm_w_, embd_norm_b_;
   std::vector<Layer> layers_;
+  WeightMatrix head_w_;                     // cls.weight
+  std::vector<float> head_b_, head_out_w_;  // cls.bias, cls.output.weight
+  float head_out_b_ = 0;                    // cls.output.bias
 };
 
 }  // namespace quire::engine

@@ -144,6 +144,12 @@ Result<std::unique_ptr<Embedder>> open_embedder(const std::string& path,
                                arch_names(ArchKind::kEncoder) + ")");
   }
   QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<BertModel> model, BertModel::load(*file));
+  if (model->hparams().pooling == PoolingType::kRank) {
+    return failed_precondition_error("'" + path +
+                                     "' is a reranker (pooling type rank: a cross-encoder that "
+                                     "scores pairs), not an embedding model; give it as the "
+                                     "rerank model (--rerank-model)");
+  }
   QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, make_tokenizer(*file));
   if (static_cast<int64_t>(tokenizer->vocab().size()) != model->hparams().n_vocab) {
     return failed_precondition_error(

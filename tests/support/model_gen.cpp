@@ -73,7 +73,7 @@ Status write_random_bert(const std::string& path, const BertShape& shape,
   w.set(arch_kv(arch, ArchKv::kAttentionHeadCount), static_cast<uint32_t>(shape.n_head));
   w.set(arch_kv(arch, ArchKv::kAttentionLayerNormEps), 1e-12f);
   w.set(arch_kv(arch, ArchKv::kAttentionCausal), false);
-  w.set(arch_kv(arch, ArchKv::kPoolingType), uint32_t{1});
+  w.set(arch_kv(arch, ArchKv::kPoolingType), uint32_t{shape.rank_head ? 4u : 1u});
   copy_tokenizer(vocab, w);
 
   std::mt19937_64 rng(shape.seed);
@@ -120,6 +120,12 @@ Status write_random_bert(const std::string& path, const BertShape& shape,
     QUIRE_RETURN_IF_ERROR(add(bias(LlmTensor::kFfnDown), {e}, 0.05f, 0, f32));
     QUIRE_RETURN_IF_ERROR(add(weight(LlmTensor::kLayerOutNorm), {e}, 0.1f, 1, f32));
     QUIRE_RETURN_IF_ERROR(add(bias(LlmTensor::kLayerOutNorm), {e}, 0.05f, 0, f32));
+  }
+  if (shape.rank_head) {
+    QUIRE_RETURN_IF_ERROR(add("cls.weight", {e, e}, 0.1f, 0, wt));
+    QUIRE_RETURN_IF_ERROR(add("cls.bias", {e}, 0.05f, 0, f32));
+    QUIRE_RETURN_IF_ERROR(add("cls.output.weight", {e, 1}, 1.5f, 0, f32));
+    QUIRE_RETURN_IF_ERROR(add("cls.output.bias", {1}, 0.0f, 0.5f, f32));
   }
   return w.write_file(path);
 }

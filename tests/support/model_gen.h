@@ -21,6 +21,9 @@ struct BertShape {
   int64_t n_ctx = 512;
   engine::GgmlType weight_type = engine::GgmlType::F16;  // 2-D weights; norms and biases F32
   uint64_t seed = 1;
+  // A cross-encoder: pooling type 4 (rank) and llama.cpp's classification head, cls.weight
+  // [e, e] (weight_type) + cls.bias, cls.output.weight [e, 1] + cls.output.bias (F32).
+  bool rank_head = false;
 };
 
 // all-MiniLM-L6-v2's shape and bge-base-en's shape.
