@@ -102,7 +102,8 @@ std::string source_line(const retrieve::PackedSource& s) {
 Status run_ask_command(std::span<const std::string> args) {
   std::string question, db, llm, embed_model,
       k_text = "10", budget_text = "2000", mode_text = "hybrid", temp_text = "0", seed_text = "0",
-      n_text = "512", ctx_text, threads_text, min_score_text, prompt_file, chat_template, mmr_text;
+      n_text = "512", ctx_text, threads_text, min_score_text, prompt_file, chat_template, mmr_text,
+      rerank_model;
   std::vector<std::string> filter_docs, filter_paths;
   bool as_json = false, verbose = false, no_guard = false, no_decline = false;
   ArgParser parser("quire ask",
@@ -115,6 +116,8 @@ Status run_ask_command(std::span<const std::string> args) {
   parser.add_option("llm", &llm, "M.gguf",
                     "generation model (default: the workspace's; none: "
                     "extractive)");
+  parser.add_option("rerank-model", &rerank_model, "M.gguf",
+                    "cross-encoder reranker (default: the workspace's; none: no rerank)");
   parser.add_option("embed-model", &embed_model, "M.gguf",
                     "embedding model (default: the index's)");
   parser.add_option("k", &k_text, "N", "chunks retrieved for the sources (default 10)");
@@ -181,6 +184,7 @@ Status run_ask_command(std::span<const std::string> args) {
   flags.dir = db;
   flags.embed_model = embed_model;
   flags.llm = llm;
+  flags.rerank_model = rerank_model;
   QUIRE_ASSIGN_OR_RETURN(const Workspace workspace, Workspace::load(flags));
   if (!workspace.index_exists()) {
     return not_found_error("no index at '" + workspace.dir() + "' (run quire index)");
@@ -189,6 +193,13 @@ Status run_ask_command(std::span<const std::string> args) {
       OpenedIndex opened,
       workspace.open_index(options.mode != retrieve::SearchMode::kBm25, threads));
   QUIRE_RETURN_IF_ERROR(workspace.check_query_model(opened));
+  std::unique_ptr<engine::Reranker> reranker;
+  if (!workspace.config().rerank_model.empty()) {
+    engine::RerankerOptions ro;
+    ro.threads = threads;
+    QUIRE_ASSIGN_OR_RETURN(reranker, engine::open_reranker(workspace.config().rerank_model, ro));
+    options.reranker = reranker.get();
+  }
   std::unique_ptr<engine::LanguageModel> lm;
   std::unique_ptr<engine::Generator> generator;
   if (!workspace.config().llm.empty()) {
@@ -241,9 +252,11 @@ Status run_ask_command(std::span<const std::string> args) {
                  std::string(retrieve::search_mode_name(answer.search_mode)).c_str());
     std::fprintf(stderr, "embed:             %.1f ms%s\n", t.embed_s * 1e3,
                  t.embed_cached ? " (cached)" : "");
-    std::fprintf(
-        stderr, "retrieve:          %.1f ms (dense %.1f, bm25 %.1f, fusion %.1f, mmr %.1f ms)\n",
-        t.retrieve_s * 1e3, t.dense_s * 1e3, t.bm25_s * 1e3, t.fusion_s * 1e3, t.mmr_s * 1e3);
+    std::fprintf(stderr,
+                 "retrieve:          %.1f ms (dense %.1f, bm25 %.1f, fusion %.1f, rerank %.1f, mmr "
+                 "%.1f ms)\n",
+                 t.retrieve_s * 1e3, t.dense_s * 1e3, t.bm25_s * 1e3, t.fusion_s * 1e3,
+                 t.rerank_s * 1e3, t.mmr_s * 1e3);
     std::fprintf(stderr,
                  "decline check:     %.1f ms\n"
                  "pack:              %.1f ms (%zu sources)\n"

@@ -18,6 +18,7 @@
 #include "index/store.h"
 #include "ingest/pipeline.h"
 #include "retrieve/eval.h"
+#include "retrieve/rerank.h"
 #include "retrieve/retriever.h"
 
 namespace quire::api {
@@ -321,13 +322,13 @@ Status run_eval_command(std::span<const std::string> args) {
   if (args.empty() || args[0] != "beir") {
     if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
       std::cout << "usage: quire eval beir DIR [--db DIR] [--mode hybrid|dense|bm25] [--split S] "
-                   "[--embed-model M] [--mmr L] [--json]\n";
+                   "[--embed-model M] [--rerank-model M] [--mmr L] [--json]\n";
       return ok_status();
     }
     return invalid_argument_error("usage: quire eval beir DIR [options]");
   }
   std::string dir, db, mode_text = "hybrid", split = "test", model, threads_text,
-                       chunk_text = "512", mmr_text;
+                       chunk_text = "512", mmr_text, rerank_model;
   bool as_json = false;
   ArgParser parser("quire eval beir",
                    "Indexes a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) if\n"
@@ -338,6 +339,8 @@ Status run_eval_command(std::span<const std::string> args) {
   parser.add_option("mode", &mode_text, "MODE", "hybrid (default), dense or bm25");
   parser.add_option("split", &split, "S", "qrels split: test (default), train, dev");
   parser.add_option("embed-model", &model, "M.gguf", "embedding model (needed for dense/hybrid)");
+  parser.add_option("rerank-model", &rerank_model, "M.gguf",
+                    "re-score each query's first 30 chunks with this cross-encoder");
   parser.add_option("mmr", &mmr_text, "L",
                     "re-rank with MMR, lambda in [0,1] (1: relevance only; default off)");
   parser.add_option("chunk-tokens", &chunk_text, "N",
@@ -390,6 +393,14 @@ Status run_eval_command(std::span<const std::string> args) {
   search.mode = mode;
   search.mmr_lambda = mmr_lambda;
   search.mmr_pool = 300;  // MMR re-orders the whole candidate list
+  std::unique_ptr<engine::Reranker> reranker;
+  if (!rerank_model.empty()) {
+    engine::RerankerOptions ro;
+    ro.threads = threads;
+    QUIRE_ASSIGN_OR_RETURN(reranker, engine::open_reranker(rerank_model, ro));
+    search.rerank = retrieve::cross_encoder_hook(*o.store, *reranker, 30);
+    search.rerank_top_n = 300;
+  }
   retrieve::MetricsAccumulator acc;
   retrieve::SearchTimingsAccumulator stages;
   std::unordered_map<int64_t, std::string> doc_key;  // chunk id -> beir id cache
@@ -420,6 +431,7 @@ Status run_eval_command(std::span<const std::string> args) {
               {"recall@100", m.recall_at_100},
               {"mrr@10", m.mrr_at_10}};
   if (mmr_lambda) out["mmr_lambda"] = *mmr_lambda;
+  if (!rerank_model.empty()) out["rerank_model"] = rerank_model;
   json median_ms = json::object();
   for (const auto& [name, ms] : stages.medians_ms()) median_ms[name] = ms;
   out["median_ms_per_query"] = median_ms;

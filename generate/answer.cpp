@@ -6,6 +6,7 @@
 #include "generate/citations.h"
 #include "generate/lexical.h"
 #include "generate/support.h"
+#include "retrieve/rerank.h"
 
 namespace quire::generate {
 namespace {
@@ -124,6 +125,10 @@ Result<Answer> Answerer::ask(const std::string& question, const AskOptions& opti
   search.filter = options.filter;
   search.mmr_lambda = options.mmr_lambda;
   search.mmr_pool = options.mmr_pool;
+  if (options.reranker != nullptr) {
+    search.rerank = retrieve::cross_encoder_hook(store_, *options.reranker);
+    search.rerank_top_n = options.rerank_top_n;
+  }
   answer.search_mode = retriever_.effective_mode(options.mode);
   retrieve::SearchTimings stages;
   QUIRE_ASSIGN_OR_RETURN(auto ranked, retriever_.search(question, search, &stages));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/runtime/generator.h"
+#include "engine/runtime/reranker.h"
 #include "generate/citation_guard.h"
 #include "generate/decline.h"
 #include "generate/extractive.h"
@@ -37,7 +38,11 @@ struct AskOptions {
   index::SearchFilter filter;
   std::optional<double> mmr_lambda;  // MMR's λ in [0,1] (retrieve/mmr.h); off when empty
   int64_t mmr_pool = 50;             // fused candidates MMR picks the k chunks from
-  int64_t budget_tokens = 2000;      // context for the sources, in the generation model's tokens
+  // Cross-encoder re-scoring of the first rerank_top_n fused chunks (retrieve/rerank.h); off
+  // when null. Not owned.
+  engine::Reranker* reranker = nullptr;
+  int64_t rerank_top_n = 30;
+  int64_t budget_tokens = 2000;  // context for the sources, in the generation model's tokens
   int max_sources = 8;
   DeclineOptions decline;
   ExtractOptions extract;

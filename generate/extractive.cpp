@@ -89,12 +89,22 @@ ExtractiveAnswer extract_answer(std::string_view question,
     }
     top_window = std::max(top_window, s);
   }
-  double top_prior = 0;
-  for (const auto& src : sources) top_prior = std::max(top_prior, src.score);
+  // The retrieval prior: the score relative to the best source's. A cross-encoder's scores
+  // may be negative: then rescale them to [0, 1] first.
+  double top_prior = 0, low_prior = 0;
+  for (const auto& src : sources) {
+    top_prior = std::max(top_prior, src.score);
+    low_prior = std::min(low_prior, src.score);
+  }
+  auto prior_of = [&](double score) {
+    if (low_prior < 0)
+      return top_prior > low_prior ? (score - low_prior) / (top_prior - low_prior) : 1.0;
+    return top_prior > 0 ? score / top_prior : 0.0;
+  };
   std::vector<std::pair<double, size_t>> ranked;
   for (size_t s = 0; s < sources.size(); ++s) {
     if (best_window[s] < 0) continue;
-    const double prior = top_prior > 0 ? sources[s].score / top_prior : 0;
+    const double prior = prior_of(sources[s].score);
     const double lexical = top_window > 0 ? best_window[s] / top_window : 0;
     ranked.emplace_back(options.prior_weight * prior + (1 - options.prior_weight) * lexical, s);
   }

@@ -156,6 +156,26 @@ TEST_F(AskCli, EmbeddingModelErrors) {
   EXPECT_NE(bad.err.find("junk.gguf"), std::string::npos) << bad.err;
 }
 
+TEST_F(AskCli, RerankModelRescoresAndWrongModelsAreRefused) {
+  QUIRE_REQUIRE_SHARED();
+  const std::string reranker = test::shared_dir() + "/conformance/rerank/reranker-tiny-f32.gguf";
+  auto r = quire({"ask", "How many steps does the learning rate warmup last?", "--db", db_,
+                  "--rerank-model", reranker, "--json", "--no-decline"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json a = json::parse(r.out);
+  EXPECT_EQ(a["mode"], "extractive");
+  EXPECT_GT(a["timings"]["rerank_s"].get<double>(), 0);
+  EXPECT_FALSE(a["citations"].empty());
+  // An embedding model given as the reranker, and a reranker given as the embedding model.
+  const std::string bert = test::shared_dir() + "/conformance/models/bert-tiny-f32.gguf";
+  auto wrong = quire({"ask", "What is the vocabulary size?", "--db", db_, "--rerank-model", bert});
+  EXPECT_EQ(wrong.exit_code, 4) << wrong.err;
+  EXPECT_NE(wrong.err.find("not a reranker"), std::string::npos) << wrong.err;
+  auto swapped = quire({"index", docs_, "--db", dir_.file("swapped"), "--embed-model", reranker});
+  EXPECT_EQ(swapped.exit_code, 4) << swapped.err;
+  EXPECT_NE(swapped.err.find("reranker"), std::string::npos) << swapped.err;
+}
+
 TEST_F(AskCli, GeneratesWithATinyDecoderAndRefusesAQuestionLongerThanTheContext) {
   QUIRE_REQUIRE_SHARED();
   auto vocab =
