@@ -6,9 +6,9 @@
 #include <mutex>
 
 #include "engine/arch/bert.h"
-#include "engine/arch/registry.h"
 #include "engine/core/timer.h"
 #include "engine/model/fingerprint.h"
+#include "engine/runtime/bert_file.h"
 
 namespace quire::engine {
 namespace {
@@ -133,35 +133,19 @@ class BertEmbedder final : public Embedder {
 
 Result<std::unique_ptr<Embedder>> open_embedder(const std::string& path,
                                                 const EmbedderOptions& options) {
-  QUIRE_ASSIGN_OR_RETURN(gguf::GgufFile parsed, gguf::GgufFile::open(path));
-  auto file = std::make_unique<gguf::GgufFile>(std::move(parsed));
-  const std::string arch = file->architecture();
-  const ArchEntry* entry = find_arch(arch);
-  // Every encoder the registry runs uses the BERT graph (arch/bert.h).
-  if (entry == nullptr || entry->kind != ArchKind::kEncoder || !entry->runs) {
-    return unimplemented_error("'" + path + "': architecture '" + arch +
-                               "' is not an embedding model quire supports (supported: " +
-                               arch_names(ArchKind::kEncoder) + ")");
-  }
-  QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<BertModel> model, BertModel::load(*file));
-  if (model->hparams().pooling == PoolingType::kRank) {
+  QUIRE_ASSIGN_OR_RETURN(BertFile bert, open_bert_file(path, "an embedding model"));
+  if (bert.model->hparams().pooling == PoolingType::kRank) {
     return failed_precondition_error("'" + path +
                                      "' is a reranker (pooling type rank: a cross-encoder that "
                                      "scores pairs), not an embedding model; give it as the "
                                      "rerank model (--rerank-model)");
   }
-  QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, make_tokenizer(*file));
-  if (static_cast<int64_t>(tokenizer->vocab().size()) != model->hparams().n_vocab) {
-    return failed_precondition_error(
-        "'" + path + "': vocabulary has " + std::to_string(tokenizer->vocab().size()) +
-        " tokens, token_embd.weight has " + std::to_string(model->hparams().n_vocab) + " rows");
-  }
   if (options.max_batch_tokens < 1) return invalid_argument_error("max_batch_tokens must be >= 1");
   if (options.max_tokens < 0 || options.max_tokens == 1) {
     return invalid_argument_error("max_tokens must be 0 (the model's) or >= 2 ([CLS] and [SEP])");
   }
-  return std::unique_ptr<Embedder>(
-      new BertEmbedder(path, std::move(file), std::move(model), std::move(tokenizer), options));
+  return std::unique_ptr<Embedder>(new BertEmbedder(
+      path, std::move(bert.file), std::move(bert.model), std::move(bert.tokenizer), options));
 }
 
 }  // namespace quire::engine

@@ -6,8 +6,8 @@
 #include <mutex>
 
 #include "engine/arch/bert.h"
-#include "engine/arch/registry.h"
 #include "engine/core/timer.h"
+#include "engine/runtime/bert_file.h"
 
 namespace quire::engine {
 namespace {
@@ -144,32 +144,17 @@ class BertReranker final : public Reranker {
 
 Result<std::unique_ptr<Reranker>> open_reranker(const std::string& path,
                                                 const RerankerOptions& options) {
-  QUIRE_ASSIGN_OR_RETURN(gguf::GgufFile parsed, gguf::GgufFile::open(path));
-  auto file = std::make_unique<gguf::GgufFile>(std::move(parsed));
-  const std::string arch = file->architecture();
-  const ArchEntry* entry = find_arch(arch);
-  if (entry == nullptr || entry->kind != ArchKind::kEncoder || !entry->runs) {
-    return unimplemented_error("'" + path + "': architecture '" + arch +
-                               "' is not a reranker quire supports (supported: BERT-family "
-                               "cross-encoders: " +
-                               arch_names(ArchKind::kEncoder) + " with a classification head)");
-  }
-  QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<BertModel> model, BertModel::load(*file));
-  if (!model->has_rank_head()) {
+  QUIRE_ASSIGN_OR_RETURN(BertFile bert,
+                         open_bert_file(path, "a reranker (a BERT-family cross-encoder)"));
+  if (!bert.model->has_rank_head()) {
     return failed_precondition_error("'" + path +
                                      "' is an embedding model, not a reranker: it has no "
                                      "classification head (cls.* tensors); give it as the "
                                      "embedding model, and a cross-encoder as the reranker");
   }
-  QUIRE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, make_tokenizer(*file));
-  if (static_cast<int64_t>(tokenizer->vocab().size()) != model->hparams().n_vocab) {
-    return failed_precondition_error(
-        "'" + path + "': vocabulary has " + std::to_string(tokenizer->vocab().size()) +
-        " tokens, token_embd.weight has " + std::to_string(model->hparams().n_vocab) + " rows");
-  }
   if (options.max_batch_tokens < 1) return invalid_argument_error("max_batch_tokens must be >= 1");
-  return std::unique_ptr<Reranker>(
-      new BertReranker(path, std::move(file), std::move(model), std::move(tokenizer), options));
+  return std::unique_ptr<Reranker>(new BertReranker(
+      path, std::move(bert.file), std::move(bert.model), std::move(bert.tokenizer), options));
 }
 
 }  // namespace quire::engine
